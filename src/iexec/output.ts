@@ -1,0 +1,67 @@
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../errors';
+
+// File names in IEXEC_OUT must stay within 31 characters, temporary ones included.
+export const RESULT_FILE = 'result.txt';
+export const ERROR_FILE = 'error.txt';
+export const COMPUTED_FILE = 'computed.json';
+
+/** IEXEC_OUT, checked to be a writable folder before any work is done. */
+export function resolveOutputDir(env: NodeJS.ProcessEnv): string {
+  const dir = env.IEXEC_OUT;
+  if (!dir) throw new AppError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not set');
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a folder');
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new AppError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not a writable folder');
+  }
+  return dir;
+}
+
+/**
+ * Writes through a temporary file and a rename, so a reader (the worker) sees the whole file
+ * or none of it. No fsync: the worker reads IEXEC_OUT from the same kernel once the app has
+ * exited, and a machine crash fails the task anyway.
+ */
+function writeAtomically(dir: string, name: string, content: string): void {
+  const temporary = join(dir, `.${name}.tmp`);
+  try {
+    writeFileSync(temporary, content);
+    renameSync(temporary, join(dir, name));
+  } catch (error) {
+    removeQuietly(temporary);
+    const reason = (error as NodeJS.ErrnoException).code ?? 'write failed';
+    throw new AppError('OUTPUT_UNWRITABLE', `cannot write ${name} in IEXEC_OUT (${reason})`);
+  }
+}
+
+/** computed.json comes last: it only ever points at a complete result. */
+export function writeResult(dir: string, text: string): void {
+  const resultPath = join(dir, RESULT_FILE);
+  writeAtomically(dir, RESULT_FILE, text);
+  writeAtomically(dir, COMPUTED_FILE, JSON.stringify({ 'deterministic-output-path': resultPath }));
+}
+
+/**
+ * The failure, as iExec's own templates report it; `line` must be safe to publish.
+ * result.txt goes only once computed.json no longer points at it.
+ */
+export function writeFailure(dir: string, line: string): void {
+  writeAtomically(dir, ERROR_FILE, line);
+  writeAtomically(
+    dir,
+    COMPUTED_FILE,
+    JSON.stringify({ 'deterministic-output-path': join(dir, ERROR_FILE), 'error-message': line }),
+  );
+  removeQuietly(join(dir, RESULT_FILE));
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // Nothing more to do: the caller reports the failure that brought us here.
+  }
+}

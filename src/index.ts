@@ -1,0 +1,11 @@
+import { reportFailure, run } from './main';
+
+// Last resort: whatever escapes run() ends the process as Node would, but reported like any
+// failure rather than printed as it is (an error can quote the secret).
+const crash = (error: unknown): never => process.exit(reportFailure(error));
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+void run().then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUNDLE } from '../../tools/build';
+
+/** The bundle copied alone into an empty folder, as the images hold it in /app. */
+export function installBundleAlone(): string {
+  const appDir = mkdtempSync(join(tmpdir(), 'app-'));
+  copyFileSync(BUNDLE, join(appDir, 'app.js'));
+  return appDir;
+}
+
+/** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task. */
+export function workerEnvironment(secret: string | undefined): { env: NodeJS.ProcessEnv; out: string } {
+  const root = mkdtempSync(join(tmpdir(), 'task-'));
+  const [input, out] = [join(root, 'iexec_in'), join(root, 'iexec_out')];
+  mkdirSync(input);
+  mkdirSync(out);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    IEXEC_IN: input,
+    IEXEC_OUT: out,
+    IEXEC_TASK_ID: `0x${randomBytes(32).toString('hex')}`,
+    IEXEC_INPUT_FILES_NUMBER: '0',
+  };
+  if (secret !== undefined) Object.assign(env, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_APP_DEVELOPER_SECRET_1: secret });
+  return { env, out };
+}
+
+export interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  files: Record<string, string>;
+}
+
+/** Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
+export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
+      cwd: appDir,
+      env,
+      uid: options.uid,
+      gid: options.gid,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const out = env.IEXEC_OUT;
+      let files: Record<string, string> = {};
+      try {
+        files = out ? Object.fromEntries(readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')])) : {};
+      } catch {
+        // IEXEC_OUT may not exist: that is what some tests check.
+      }
+      resolve({ code, signal, stdout, stderr, files });
+    });
+  });
+}
