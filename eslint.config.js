@@ -14,6 +14,12 @@ export default tseslint.config(
     },
   },
   {
+    // Fixture apps: plain CommonJS scripts, run as the bundle would be.
+    files: ['test/fixtures/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', Buffer: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['test/**/*.ts'],
     // Tests index into what they have just written; a wrong guess fails the test anyway.
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },

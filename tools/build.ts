@@ -1,7 +1,7 @@
 /**
  * Bundles the app into ONE file, dist/app.js, that runs alone (no node_modules beside it):
  * the file the images copy to /app. Prints the bundle's size by package.
- * Usage: npm run build [-- --quiet]
+ * Usage: npm run build [-- --quiet] [-- --check-budget]
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${ROOT}dist/app.js`;
+/** Every enclave start reads and compiles the whole bundle: CI fails past this size. */
+export const BUNDLE_BUDGET_BYTES = 120 * 1024;
 
 /**
  * Code the app never runs, kept out of the bundle because every byte and every module loaded is
@@ -115,5 +117,10 @@ if (process.argv[1] === import.meta.filename) {
     const total = [...sizes.values()].reduce((a, b) => a + b, 0);
     for (const [owner, bytes] of sizes) console.log(`${(bytes / 1024).toFixed(1).padStart(7)} KB  ${owner}`);
     console.log(`${(total / 1024).toFixed(1).padStart(7)} KB  dist/app.js (total of inputs)`);
+  }
+  const size = statSync(BUNDLE).size;
+  if (process.argv.includes('--check-budget') && size > BUNDLE_BUDGET_BYTES) {
+    console.error(`dist/app.js is ${size} bytes, over its budget of ${BUNDLE_BUDGET_BYTES}`);
+    process.exitCode = 1;
   }
 }

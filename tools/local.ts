@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BUNDLE, ROOT, buildBundle, isBundleStale } from './build';
 import { checkOutput, type OutputReport } from './check-output';
+import { parseOptions } from './cli';
 import { startCounter } from './counter-server';
 
 const HELP = `Usage: npm run local -- [options]
@@ -97,21 +97,17 @@ function readSecret(file: string | undefined, demoEndpoint: string): { secret: s
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'secret-file': { type: 'string' },
-        repeat: { type: 'string', default: '1' },
-        app: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const values = parseOptions(
+    argv,
+    {
+      'secret-file': { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      app: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    HELP,
+  );
+  if (values === undefined) return 2;
   const repeat = Number(values.repeat);
   if (values.help || !Number.isInteger(repeat) || repeat < 1) {
     console.log(HELP);
