@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.local/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', '.local/', '.bench/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -14,9 +14,9 @@ export default tseslint.config(
     },
   },
   {
-    // Fixture apps: plain CommonJS scripts, run as the bundle would be.
-    files: ['test/fixtures/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', Buffer: 'readonly' } },
+    // Fixture apps and the bench floor: plain CommonJS scripts, run as the bundle would be.
+    files: ['test/fixtures/*.cjs', 'tools/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

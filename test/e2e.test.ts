@@ -1,4 +1,5 @@
-import { statSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,5 +102,28 @@ describe('the bundle budget', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('NativeModule http');
     expect(run.stderr).not.toMatch(/undici/);
+  });
+});
+
+describe('the bundle over https (node:https is loaded on first use in the bundle)', () => {
+  it('counts a hit on an https endpoint, trusting the certificate authority Node is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tlsCounter = await startCounter(0, { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    try {
+      const secret = JSON.stringify({ endpoint: tlsCounter.url, namespace: 'e2e-tls', key: 'hits' });
+      const { env } = workerEnvironment(secret);
+      const trusted = await runChild(appDir, { ...env, NODE_EXTRA_CA_CERTS: cert });
+      expect(trusted).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
+      // Without the authority the certificate is refused: TLS is really checked.
+      const untrusted = await runChild(appDir, workerEnvironment(secret).env);
+      expect(untrusted.code).toBe(4);
+      expect(untrusted.stderr).toMatch(/^COUNTER_UNREACHABLE: /);
+      expect(tlsCounter.hits).toBe(1);
+    } finally {
+      await tlsCounter.close();
+    }
   });
 });

@@ -18,7 +18,16 @@ export const BUNDLE_BUDGET_BYTES = 120 * 1024;
  * paid again at each enclave start. Each entry is checked: the build fails when an axios upgrade
  * moves the code, instead of silently growing the bundle again.
  */
-type Trim = { module: RegExp; why: string } & ({ contents: string } | { replace: [from: string, to: string] });
+/**
+ * A Node built-in loaded on its first property read instead of at start. esbuild leaves a
+ * require() of a built-in where it stands: here, inside the trap.
+ */
+const lazyBuiltin = (name: string): [string, string] => [
+  `import ${name} from '${name}';`,
+  `const ${name} = new Proxy({}, { get: (_, key) => require('node:${name}')[key] });`,
+];
+
+type Trim = { module: RegExp; why: string } & ({ contents: string } | { replace: [from: string, to: string][] });
 const TRIMS: Trim[] = [
   {
     module: /node_modules\/form-data\/lib\/form_data\.js$/,
@@ -35,12 +44,30 @@ const TRIMS: Trim[] = [
   {
     module: /node_modules\/axios\/lib\/utils\.js$/,
     why: "reading globalThis.FormData makes Node 20 load undici (~80 ms); FormData is still recognised by its tag",
-    replace: ["typeof G.FormData !== 'undefined' ? G.FormData : undefined", 'undefined'],
+    replace: [["typeof G.FormData !== 'undefined' ? G.FormData : undefined", 'undefined']],
   },
   {
-    module: /node_modules\/debug\/src\/index\.js$/,
-    why: 'follow-redirects logs through debug when it is installed; the app follows no redirect',
-    contents: 'module.exports = () => () => {};',
+    module: /node_modules\/follow-redirects\/index\.js$/,
+    why: 'the app follows no redirect (maxRedirects: 0 uses node:http directly); loading it costs node:assert and its set-up',
+    contents: `const refuse = { request() { throw new Error('follow-redirects is left out of this bundle (tools/build.ts)'); } };
+      module.exports = { http: refuse, https: refuse };`,
+  },
+  {
+    module: /node_modules\/https-proxy-agent\/dist\/index\.js$/,
+    why: 'the app takes no proxy (proxy: false); the agent pulls agent-base and debug',
+    contents: `module.exports = class HttpsProxyAgent {
+      constructor() { throw new Error('https-proxy-agent is left out of this bundle (tools/build.ts)'); }
+    };`,
+  },
+  {
+    module: /node_modules\/axios\/lib\/adapters\/http\.js$/,
+    why: 'node:http2 and node:https (the TLS stack) load on first use: never for HTTP/1.1, only for https URLs',
+    replace: [lazyBuiltin('http2'), lazyBuiltin('https')],
+  },
+  {
+    module: /node_modules\/axios\/lib\/helpers\/Http2Sessions\.js$/,
+    why: 'as above, for the HTTP/2 session pool',
+    replace: [lazyBuiltin('http2')],
   },
 ];
 
@@ -53,10 +80,12 @@ const trimUnusedCode: Plugin = {
       if (!trim) return undefined;
       used.add(trim);
       if ('contents' in trim) return { contents: trim.contents, loader: 'js' };
-      const [from, to] = trim.replace;
-      const source = await readFile(path, 'utf8');
-      if (!source.includes(from)) return { errors: [{ text: `trim out of date for ${path}: ${trim.why}` }] };
-      return { contents: source.replace(from, to), loader: 'js' };
+      let source = await readFile(path, 'utf8');
+      for (const [from, to] of trim.replace) {
+        if (!source.includes(from)) return { errors: [{ text: `trim out of date for ${path}: ${trim.why}` }] };
+        source = source.replace(from, to);
+      }
+      return { contents: source, loader: 'js' };
     });
     build.onEnd(() => {
       const stale = TRIMS.filter((t) => !used.has(t));

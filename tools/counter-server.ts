@@ -7,6 +7,7 @@
  * Usage: npm run counter [-- --port N]
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -30,7 +31,8 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-export async function startCounter(port = 0): Promise<Counter> {
+/** `tls`: serve https with this key and certificate (tests of the https path). */
+export async function startCounter(port = 0, tls?: { key: string; cert: string }): Promise<Counter> {
   const counts = new Map<string, number>();
   let hits = 0;
   const counter: Counter = {
@@ -46,7 +48,7 @@ export async function startCounter(port = 0): Promise<Counter> {
     }),
   };
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     counter.requests.push({ method: request.method ?? '', url: request.url ?? '', authorization: request.headers.authorization });
     const [, action, namespace = '', key = '', ...rest] = new URL(request.url ?? '/', 'http://counter').pathname.split('/');
     if (request.method !== 'GET' || rest.length > 0 || (action !== 'hit' && action !== 'get')) {
@@ -65,13 +67,14 @@ export async function startCounter(port = 0): Promise<Counter> {
     const value = (counts.get(id) ?? 0) + 1;
     counts.set(id, value);
     send(response, 200, { value });
-  });
+  };
+  const server = tls ? createTlsServer(tls, handle) : createServer(handle);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  counter.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  counter.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return counter;
 }
 
