@@ -45,23 +45,26 @@ async function send(url: string, headers: Record<string, string>, timeoutMs: num
       validateStatus: null,
     });
   } catch (error) {
-    // The axios error holds the URL and the Authorization header: only its code is kept.
-    throw classify(axios.isAxiosError(error) ? error.code : undefined);
+    // The axios error holds the URL and the Authorization header: only facts about it are kept.
+    throw axios.isAxiosError(error) ? classify(error.code, answerStarted(error.request)) : classify(undefined, false);
   }
 }
 
-function classify(code: string | undefined): AppError {
-  switch (code) {
-    case 'ERR_CANCELED':
-    case 'ECONNABORTED':
-    case 'ETIMEDOUT':
-      return new AppError('COUNTER_TIMEOUT', 'counter did not answer in time');
-    case 'ERR_BAD_RESPONSE':
-      return new AppError('COUNTER_BAD_RESPONSE', `counter answer is larger than ${MAX_RESPONSE_BYTES} bytes or malformed`);
-    default:
-      // A system error code (ECONNREFUSED, ENOTFOUND…) says why without saying where.
-      return new AppError('COUNTER_UNREACHABLE', `counter could not be reached${code && /^E[A-Z_]+$/.test(code) ? ` (${code})` : ''}`);
+/** Node's ClientRequest holds res = null until the answer's headers arrive: then the counter was reached. */
+const answerStarted = (request: unknown): boolean =>
+  typeof request === 'object' && request !== null && (request as { res?: unknown }).res != null;
+
+function classify(code: string | undefined, answered: boolean): AppError {
+  if (code === 'ERR_CANCELED' || code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new AppError('COUNTER_TIMEOUT', 'counter did not answer in time');
   }
+  // An answer that began and then broke (reset, too large, short of its length) is one verdict,
+  // whichever of axios's stream events reported it first.
+  if (answered || code === 'ERR_BAD_RESPONSE') {
+    return new AppError('COUNTER_BAD_RESPONSE', `counter answer was cut short, malformed or over ${MAX_RESPONSE_BYTES} bytes`);
+  }
+  // A system error code (ECONNREFUSED, ENOTFOUND…) says why without saying where.
+  return new AppError('COUNTER_UNREACHABLE', `counter could not be reached${code && /^E[A-Z_]+$/.test(code) ? ` (${code})` : ''}`);
 }
 
 /** 429 and 503 mean "not counted, come back later": safe to retry, unlike a timeout. */

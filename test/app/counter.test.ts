@@ -147,7 +147,7 @@ describe('hitCounter failures', () => {
   it('stops reading an oversized body', async () => {
     serveInTurn(() => HttpResponse.json({ value: 1, padding: 'x'.repeat(MAX_RESPONSE_BYTES) }));
     const error = await failure(hitCounter(secret));
-    expect(error.line).toBe(`COUNTER_BAD_RESPONSE: counter answer is larger than ${MAX_RESPONSE_BYTES} bytes or malformed`);
+    expect(error.line).toBe(`COUNTER_BAD_RESPONSE: counter answer was cut short, malformed or over ${MAX_RESPONSE_BYTES} bytes`);
   });
 
   it('reports a network error as unreachable', async () => {

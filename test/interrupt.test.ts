@@ -1,0 +1,103 @@
+/**
+ * SIGKILL at random moments, most of them right after the counter answers (when the app writes
+ * its files): afterwards there is either no computed.json, or a complete one pointing at a
+ * complete file. A kill cannot be caught, so this holds only if every write is atomic and
+ * computed.json comes last.
+ *
+ * The writes take microseconds, too short to hit by timing alone: when strace is installed, each
+ * file-system call on the output files is delayed 4 ms by strace's fault injection (the app itself
+ * is unchanged), which widens the writing phase to ~30 ms.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCounter, type Counter } from '../tools/counter-server';
+import { installBundleAlone, workerEnvironment } from './helpers/worker';
+
+let counter: Counter;
+let appDir: string;
+beforeAll(async () => {
+  counter = await startCounter();
+  appDir = installBundleAlone();
+});
+afterAll(() => counter.close());
+
+/** What a worker would find in IEXEC_OUT after the kill; returns what is wrong, if anything. */
+function inspect(out: string): string | undefined {
+  const computedPath = join(out, 'computed.json');
+  if (!existsSync(computedPath)) return undefined;
+  let computed: Record<string, string>;
+  try {
+    computed = JSON.parse(readFileSync(computedPath, 'utf8'));
+  } catch {
+    return 'computed.json is partial';
+  }
+  const target = computed['deterministic-output-path'] ?? '';
+  if (!existsSync(target)) return `computed.json points at missing ${target}`;
+  const content = readFileSync(target, 'utf8');
+  if (target.endsWith('result.txt')) return /^endpoint hit \d+ times$/.test(content) ? undefined : `partial result.txt: ${content}`;
+  return content === computed['error-message'] ? undefined : `error.txt does not match: ${content}`;
+}
+
+const HAS_STRACE = !spawnSync('strace', ['-V']).error;
+const OUTPUT_FILES = ['.result.txt.tmp', 'result.txt', '.computed.json.tmp', 'computed.json', '.error.txt.tmp', 'error.txt'];
+const FILE_CALLS = 'openat,write,close,rename,unlink';
+
+/** node app.js, under strace with delayed file calls on the output files when strace is there. */
+function command(out: string): [string, string[]] {
+  const app = [process.execPath, join(appDir, 'app.js')];
+  if (!HAS_STRACE) return [app[0]!, app.slice(1)];
+  const paths = OUTPUT_FILES.flatMap((file) => ['-P', join(out, file)]);
+  return ['strace', ['-f', '-qq', '-o', '/dev/null', ...paths, '-e', `trace=${FILE_CALLS}`, '-e', `inject=${FILE_CALLS}:delay_enter=4000`, ...app]];
+}
+
+/** Runs the bundle and kills it `killAfterAnswerMs` after the counter answered (or `killAfterStartMs` after spawn). */
+async function runAndKill(key: string, when: { killAfterAnswerMs?: number; killAfterStartMs?: number }) {
+  const { env, out } = workerEnvironment(JSON.stringify({ endpoint: counter.url, namespace: 'interrupt', key }));
+  const [program, args] = command(out);
+  // Its own process group, so that one SIGKILL takes strace and node together.
+  const child = spawn(program, args, { cwd: appDir, env, stdio: 'ignore', detached: true });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+  const kill = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  if (when.killAfterStartMs !== undefined) setTimeout(kill, when.killAfterStartMs);
+  counter.override = (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ value: 7 }));
+    if (when.killAfterAnswerMs !== undefined) {
+      if (when.killAfterAnswerMs === 0) setImmediate(kill);
+      else setTimeout(kill, when.killAfterAnswerMs);
+    }
+    return true;
+  };
+  const signal = await exited;
+  counter.override = undefined;
+  return { signal, problem: inspect(out), wrote: readdirSync(out).length > 0 };
+}
+
+describe('killed while it works', () => {
+  it('leaves no computed.json, or a complete one pointing at a complete file', async () => {
+    const outcomes = { killed: 0, finished: 0, killedWhileWriting: 0 };
+    const problems: string[] = [];
+    const writePhaseMs = HAS_STRACE ? 40 : 6;
+    for (let i = 0; i < 100; i++) {
+      // Two thirds aimed at the writes, the rest anywhere in the run.
+      const when = i % 3 < 2 ? { killAfterAnswerMs: Math.floor(Math.random() * writePhaseMs) } : { killAfterStartMs: Math.floor(Math.random() * 300) };
+      const { signal, problem, wrote } = await runAndKill(`k${i}`, when);
+      if (signal === 'SIGKILL') outcomes.killed += 1;
+      else outcomes.finished += 1;
+      if (signal === 'SIGKILL' && wrote) outcomes.killedWhileWriting += 1;
+      if (problem !== undefined) problems.push(`${JSON.stringify(when)}: ${problem}`);
+    }
+    expect(problems).toEqual([]);
+    // The kills did land while the app was running, and many of them while it was writing.
+    expect(outcomes.killed).toBeGreaterThan(30);
+    if (HAS_STRACE) expect(outcomes.killedWhileWriting).toBeGreaterThan(20);
+  }, 120_000);
+});
