@@ -36,9 +36,9 @@ interface RunOutcome {
   report: OutputReport;
 }
 
-/** The variables a worker gives a TEE task with no dataset and no input file. */
-export function workerVariables(input: string, out: string, secret: string): NodeJS.ProcessEnv {
-  return {
+/** The variables a worker gives a TEE task with no dataset and no input file (and PATH). */
+export function workerVariables(input: string, out: string, secret: string | undefined): NodeJS.ProcessEnv {
+  const variables: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     IEXEC_IN: input,
     IEXEC_OUT: out,
@@ -52,9 +52,10 @@ export function workerVariables(input: string, out: string, secret: string): Nod
     IEXEC_DATASET_FILENAME: '',
     IEXEC_INPUT_FILES_FOLDER: input,
     IEXEC_INPUT_FILES_NUMBER: '0',
-    IEXEC_APP_DEVELOPER_SECRET: secret,
-    IEXEC_APP_DEVELOPER_SECRET_1: secret,
   };
+  // The secret service injects the secret twice; a task without one gets neither.
+  if (secret !== undefined) Object.assign(variables, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_APP_DEVELOPER_SECRET_1: secret });
+  return variables;
 }
 
 async function runTask(bundle: string, secret: string, label: string): Promise<RunOutcome> {

@@ -8,13 +8,14 @@
  *   has no per-thread malloc arenas, whereas glibc reserves 64 MiB for each.
  * - Gramine (glibc): everything mapped, the node binary and libraries included.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE, ROOT, buildBundle, isBundleStale } from './build';
+import { BUNDLE, buildBundle, isBundleStale } from './build';
 import { parseOptions } from './cli';
 import { startCounter, type Counter } from './counter-server';
+import { readTeeEnv } from './tee-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 
@@ -74,12 +75,6 @@ const asSize = (kb: number): string => {
   return mib >= 1024 ? `${mib / 1024}G` : `${mib}M`;
 };
 
-function teeEnv(): Record<string, string> {
-  const names = ['SCONE_HEAP', 'GRAMINE_ENCLAVE_SIZE', 'GRAMINE_MAX_THREADS'];
-  const values = execFileSync('bash', ['-c', `source ./tee.env; printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}`], { cwd: ROOT, encoding: 'utf8' }).split('\0');
-  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
-}
-
 export async function main(argv: string[]): Promise<number> {
   const values = parseOptions(argv, { runs: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h' } }, HELP);
   if (values === undefined) return 2;
@@ -114,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
       GRAMINE_ENCLAVE_SIZE: asSize(peakVirtual * MARGIN),
       GRAMINE_MAX_THREADS: String(nextPowerOfTwo(threads + GRAMINE_OWN_THREADS)),
     };
-    const current = teeEnv();
+    const current: Record<string, string> = readTeeEnv();
     const mib = (kb: number) => `${(kb / MiB).toFixed(0)} MiB`;
     console.log(`${runs} runs of dist/app.js (${process.version}, ${process.arch}):
   peak virtual size           ${mib(peakVirtual)}   (what a Gramine enclave must hold)

@@ -1,25 +1,11 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { parse as parseToml } from 'smol-toml';
 import { ROOT } from '../../tools/build';
 
-export interface TeeEnv {
-  APP_ENTRYPOINT: string;
-  SCONE_HEAP: string;
-  GRAMINE_ENCLAVE_SIZE: string;
-  GRAMINE_MAX_THREADS: string;
-}
-
-/** tee.env as the scripts see it: sourced by bash. */
-export function teeEnv(): TeeEnv {
-  const names = ['APP_ENTRYPOINT', 'SCONE_HEAP', 'GRAMINE_ENCLAVE_SIZE', 'GRAMINE_MAX_THREADS'] as const;
-  const script = `source ./tee.env; printf '%s\\0' ${names.map((n) => `"$${n}"`).join(' ')}`;
-  const values = execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' }).split('\0');
-  return Object.fromEntries(names.map((name, i) => [name, values[i]])) as unknown as TeeEnv;
-}
+export { readTeeEnv as teeEnv } from '../../tools/tee-env';
 
 export function sizeInBytes(size: string): number {
   const match = /^(\d+)([KMG]?)$/.exec(size);

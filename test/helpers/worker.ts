@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE } from '../../tools/build';
+import { workerVariables } from '../../tools/local';
 
 /** The bundle copied alone into an empty folder, as the images hold it in /app. */
 export function installBundleAlone(): string {
@@ -12,21 +12,13 @@ export function installBundleAlone(): string {
   return appDir;
 }
 
-/** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task. */
+/** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
 export function workerEnvironment(secret: string | undefined): { env: NodeJS.ProcessEnv; out: string } {
   const root = mkdtempSync(join(tmpdir(), 'task-'));
   const [input, out] = [join(root, 'iexec_in'), join(root, 'iexec_out')];
   mkdirSync(input);
   mkdirSync(out);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    IEXEC_IN: input,
-    IEXEC_OUT: out,
-    IEXEC_TASK_ID: `0x${randomBytes(32).toString('hex')}`,
-    IEXEC_INPUT_FILES_NUMBER: '0',
-  };
-  if (secret !== undefined) Object.assign(env, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_APP_DEVELOPER_SECRET_1: secret });
-  return { env, out };
+  return { env: workerVariables(input, out, secret), out };
 }
 
 export interface ChildRun {
