@@ -127,7 +127,7 @@ export function isBundleStale(): boolean {
 }
 
 /** Bytes of the bundle that each package (or the app's own src/) contributes. */
-export function bytesByPackage(metafile: Metafile): Map<string, number> {
+function bytesByPackage(metafile: Metafile): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {

@@ -6,8 +6,8 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { resultDigest } from './digest';
 
-export const MAX_FILE_NAME = 31;
-export const MAX_OUTPUT_BYTES = 50 * 1024 * 1024;
+const MAX_FILE_NAME = 31;
+const MAX_OUTPUT_BYTES = 50 * 1024 * 1024;
 
 export interface Check {
   ok: boolean;

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { AppError } from '../errors';
 
 // File names in IEXEC_OUT must stay within 31 characters, temporary ones included.
-export const RESULT_FILE = 'result.txt';
-export const ERROR_FILE = 'error.txt';
-export const COMPUTED_FILE = 'computed.json';
+const RESULT_FILE = 'result.txt';
+const ERROR_FILE = 'error.txt';
+const COMPUTED_FILE = 'computed.json';
 
 /** IEXEC_OUT, checked to be a writable folder before any work is done. */
 export function resolveOutputDir(env: NodeJS.ProcessEnv): string {
