@@ -1,11 +1,12 @@
+import { app } from './app';
 import { reportFailure, run } from './main';
 
 // Last resort: whatever escapes run() ends the process as Node would, but reported like any
 // failure rather than printed as it is (an error can quote the secret).
-const crash = (error: unknown): never => process.exit(reportFailure(error));
+const crash = (error: unknown): never => process.exit(reportFailure(error, process.env));
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
-void run().then((code) => {
+void run(app, { env: process.env, argv: process.argv.slice(2) }).then((code) => {
   process.exitCode = code;
 });

@@ -1,18 +1,27 @@
-import { hitCounter, type HitOptions } from './app/counter';
-import { unpackCounterSecret } from './app/secret';
 import { toAppError } from './errors';
+import type { IexecApp } from './iexec/app';
+import { parseRequesterArgs } from './iexec/args';
+import { readInputs } from './iexec/inputs';
 import { resolveOutputDir, writeFailure, writeResult } from './iexec/output';
+import { readRequesterSecrets } from './iexec/requester-secrets';
 import { readDeveloperSecret } from './iexec/secret';
 
-/** The whole task: secret in, one counter hit, result out. Returns the process exit code. */
-export async function run(env: NodeJS.ProcessEnv = process.env, options: HitOptions = {}): Promise<number> {
+export interface Invocation {
+  env: NodeJS.ProcessEnv;
+  /** The requester's arguments: what follows the script on the command line. */
+  argv: readonly string[];
+}
+
+/** The whole task: context in, the app's work, result out. Returns the process exit code. */
+export async function run(app: IexecApp, { env, argv }: Invocation): Promise<number> {
   try {
     const outputDir = resolveOutputDir(env);
-    const secret = unpackCounterSecret(readDeveloperSecret(env));
-    const hits = await hitCounter(secret, options);
-    const result = `endpoint hit ${hits} times`;
+    const secret = readDeveloperSecret(env, app.secret);
+    const args = parseRequesterArgs(argv, app.args);
+    const { inputFiles, dataset } = readInputs(env);
+    const { result, log } = await app.run({ secret, args, inputFiles, dataset, requesterSecrets: readRequesterSecrets(env) });
     writeResult(outputDir, result);
-    process.stdout.write(`${result}\n`);
+    if (log !== undefined) process.stdout.write(`${log}\n`);
     return 0;
   } catch (error) {
     return reportFailure(error, env);
@@ -23,7 +32,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env, options: HitOpti
  * The one place a failure is reported: a safe line on stderr and, when IEXEC_OUT can take them,
  * error.txt and a computed.json that carries the same line.
  */
-export function reportFailure(error: unknown, env: NodeJS.ProcessEnv = process.env): number {
+export function reportFailure(error: unknown, env: NodeJS.ProcessEnv): number {
   const failure = toAppError(error);
   process.stderr.write(`${failure.line}\n`);
   try {

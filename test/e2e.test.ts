@@ -1,51 +1,53 @@
+/** The real bundles, each alone in a folder, run as child processes the way a worker runs them. */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
-import { startCounter, type Counter } from '../tools/counter-server';
+import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
+import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
+import { secretParts } from './helpers/leaks';
 import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
 
-let counter: Counter;
-let appDir: string;
-beforeAll(async () => {
-  counter = await startCounter();
-  appDir = installBundleAlone();
-});
-afterAll(() => counter.close());
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
-const secretFor = (fields: Record<string, string> = {}) =>
-  JSON.stringify({ endpoint: counter.url, namespace: 'e2e-app', key: 'hits', ...fields });
-
-describe('the bundle, alone in a folder, run as a worker runs it', () => {
-  it('counts one hit and writes result.txt and computed.json byte for byte', async () => {
-    const { env, out } = workerEnvironment(secretFor({ key: 'byte-for-byte' }));
-    const before = counter.hits;
-    const run = await runChild(appDir, env);
-    expect(run).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
-    expect(run.files).toEqual({
-      'result.txt': 'endpoint hit 1 times',
-      'computed.json': `{"deterministic-output-path":"${out}/result.txt"}`,
-    });
-    expect(counter.hits - before).toBe(1);
+describe.each(APPS)('the bundle of $label', ({ standIn, app, target }) => {
+  let upstream: StandInServer;
+  let appDir: string;
+  beforeAll(async () => {
+    upstream = await serveStandIn(standIn.create());
+    appDir = installBundleAlone(target.outfile);
   });
+  afterAll(() => upstream.close());
+  const demoSecret = () => JSON.stringify(standIn.demoSecret(upstream.url));
+  const expectNoLeak = (text: string) => {
+    for (const part of secretParts(standIn, upstream.url)) expect(text).not.toContain(part);
+  };
 
-  it('counts on: a second task sees the next value', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
-    const second = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
-    expect(second.files['result.txt']).toBe('endpoint hit 2 times');
-  });
-
-  it('sends the token as a Bearer header and nowhere else', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'with-token', token: 'tok-e2e-123' })).env);
-    const request = counter.requests.at(-1)!;
-    expect(request).toEqual({ method: 'GET', url: '/hit/e2e-app/with-token', authorization: 'Bearer tok-e2e-123' });
+  it('does its work and writes result.txt and computed.json, nothing else', async () => {
+    const { env, out } = workerEnvironment(demoSecret());
+    const before = upstream.handled;
+    const run = await runChild(appDir, env, { args: standIn.demoArgs });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'result.txt']);
+    expect(run.files['computed.json']).toBe(`{"deterministic-output-path":"${out}/result.txt"}`);
+    expect(['', `${run.files['result.txt']}\n`]).toContain(run.stdout);
+    expect(upstream.handled).toBeGreaterThan(before);
+    expectNoLeak(run.stdout + run.stderr + Object.values(run.files).join(''));
   });
 
   it('reports a missing secret with its code and exit code, and writes error.txt and computed.json', async () => {
     const { env, out } = workerEnvironment(undefined);
-    const run = await runChild(appDir, env);
+    const run = await runChild(appDir, env, { args: standIn.demoArgs });
     const line = 'SECRET_MISSING: IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)';
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
     expect(run.files).toEqual({
@@ -54,21 +56,34 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
     });
   });
 
+  it('reads the requester arguments from its command line, and refuses an unknown one by code', async () => {
+    const run = await runChild(appDir, workerEnvironment(demoSecret()).env, { args: ['--no-such-option', 'value-canary'] });
+    expect(run).toMatchObject({ code: 9, stderr: 'ARGS_INVALID: unknown option --no-such-option\n' });
+    expect(JSON.stringify(run)).not.toContain('value-canary');
+  });
+
   it('reports a missing IEXEC_OUT on stderr and in the exit code', async () => {
-    const { env } = workerEnvironment(secretFor());
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') });
+    const { env } = workerEnvironment(demoSecret());
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') }, { args: standIn.demoArgs });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
   });
 
-  it.runIf(process.getuid?.() === 0)('reports a read-only IEXEC_OUT (run as nobody) before counting a hit', async () => {
-    const { env } = workerEnvironment(secretFor({ key: 'read-only' }));
+  it.runIf(process.getuid?.() === 0)('reports a read-only IEXEC_OUT (run as nobody) before calling its upstream', async () => {
+    const { env } = workerEnvironment(demoSecret());
     const readOnly = mkdtempSync(join(tmpdir(), 'ro-'));
     chmodSync(readOnly, 0o755);
     chmodSync(appDir, 0o755);
-    const before = counter.hits;
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { uid: 65534, gid: 65534 });
+    const before = upstream.requests.length;
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { args: standIn.demoArgs, uid: 65534, gid: 65534 });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
-    expect(counter.hits).toBe(before);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('reports an upstream with nothing listening as unreachable, with the system code', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const run = await runChild(appDir, workerEnvironment(JSON.stringify(standIn.demoSecret(url))).env, { args: standIn.demoArgs });
+    expect(run.code).toBe(app.errors[app.upstream.codes.unreachable]);
+    expect(run.stderr).toBe(`${app.upstream.codes.unreachable}: ${app.upstream.name} could not be reached (ECONNREFUSED)\n`);
   });
 
   it.each([
@@ -77,19 +92,70 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
   ])('reports %s by code only, never its message or stack', async (_, code) => {
     const preload = join(mkdtempSync(join(tmpdir(), 'preload-')), 'crash.cjs');
     writeFileSync(preload, code);
-    const secret = secretFor({ key: 'crash-key-123', token: 'tok-crash-456' });
-    const { env, out } = workerEnvironment(secret);
-    const run = await runChild(appDir, env, { nodeArgs: ['--require', preload] });
+    const { env, out } = workerEnvironment(demoSecret());
+    const run = await runChild(appDir, env, { args: standIn.demoArgs, nodeArgs: ['--require', preload] });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^UNEXPECTED: [^\n]+\n$/);
+    expect(run.stderr).toBe('UNEXPECTED: unexpected internal error (details withheld: they may hold secret data)\n');
     expect(JSON.parse(run.files['computed.json']!)).toMatchObject({ 'deterministic-output-path': `${out}/error.txt` });
     expect(run.files['result.txt']).toBeUndefined();
-    const everything = run.stdout + run.stderr + Object.values(run.files).join('');
-    for (const part of ['crash-key-123', 'tok-crash-456', counter.url, 'e2e-app']) expect(everything).not.toContain(part);
+    expectNoLeak(run.stdout + run.stderr + Object.values(run.files).join(''));
   });
 });
 
-describe('the bundle budget', () => {
+describe('the task context reaches the app through the plumbing (the second app uses all of it)', () => {
+  let upstream: StandInServer;
+  let appDir: string;
+  beforeAll(async () => {
+    upstream = await serveStandIn(QUOTE_APP.standIn.create());
+    appDir = installBundleAlone(QUOTE_APP.target.outfile);
+  });
+  afterAll(() => upstream.close());
+
+  it('takes its topic from an input file, and sends the requester secret where the app says', async () => {
+    const topics = join(mkdtempSync(join(tmpdir(), 'inputs-')), 'topics.txt');
+    writeFileSync(topics, 'patience\nother\n');
+    const signature = 'requester-signature-canary-77';
+    const { env } = workerEnvironment(JSON.stringify(QUOTE_APP.standIn.demoSecret(upstream.url)), { inputFiles: [topics], requesterSecrets: new Map([[1, signature]]) });
+    const run = await runChild(appDir, env);
+    expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(run.files['result.txt']).toBe('On patience, in fr: be brief.');
+    expect(upstream.requests.at(-1)!.headers['x-requester-signature']).toBe(signature);
+    expect(JSON.stringify(run)).not.toContain(signature);
+  });
+
+  it('refuses an input file that escapes IEXEC_IN, naming nothing', async () => {
+    const { env } = workerEnvironment(JSON.stringify(QUOTE_APP.standIn.demoSecret(upstream.url)));
+    const run = await runChild(appDir, { ...env, IEXEC_INPUT_FILES_NUMBER: '1', IEXEC_INPUT_FILE_NAME_1: '../../etc/passwd' });
+    expect(run).toMatchObject({ code: 10, stderr: 'INPUT_INVALID: input file 1 has no usable file name\n' });
+  });
+});
+
+describe('the example bundle', () => {
+  let upstream: StandInServer;
+  let appDir: string;
+  beforeAll(async () => {
+    upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
+    appDir = installBundleAlone();
+  });
+  afterAll(() => upstream.close());
+  const secretFor = (fields: Record<string, string> = {}) => JSON.stringify({ endpoint: upstream.url, namespace: 'e2e-app', key: 'hits', ...fields });
+
+  it('counts on: a second task sees the next value, and --key picks another counter', async () => {
+    await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
+    const second = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
+    expect(second).toMatchObject({ code: 0, stdout: 'endpoint hit 2 times\n' });
+    const other = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env, { args: ['--key', 'another'] });
+    expect(other.files['result.txt']).toBe('endpoint hit 1 times');
+    expect(upstream.requests.at(-1)!.url).toBe('/hit/e2e-app/another');
+  });
+
+  it('sends the token as a Bearer header and nowhere else', async () => {
+    await runChild(appDir, workerEnvironment(secretFor({ key: 'with-token', token: 'tok-e2e-123' })).env);
+    const request = upstream.requests.at(-1)!;
+    expect(request).toMatchObject({ method: 'GET', url: '/hit/e2e-app/with-token' });
+    expect(request.headers.authorization).toBe('Bearer tok-e2e-123');
+  });
+
   it('is one file of at most 120 KB', () => {
     expect(BUNDLE_BUDGET_BYTES).toBe(120 * 1024);
     expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
@@ -103,27 +169,24 @@ describe('the bundle budget', () => {
     expect(run.stderr).toContain('NativeModule http');
     expect(run.stderr).not.toMatch(/undici/);
   });
-});
 
-describe('the bundle over https (node:https is loaded on first use in the bundle)', () => {
-  it('counts a hit on an https endpoint, trusting the certificate authority Node is given', async () => {
+  it('counts a hit over https (node:https loads on first use), trusting the authority Node is given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const tlsCounter = await startCounter(0, { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    const tls = await serveStandIn(EXAMPLE_APP.standIn.create(), { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
     try {
-      const secret = JSON.stringify({ endpoint: tlsCounter.url, namespace: 'e2e-tls', key: 'hits' });
-      const { env } = workerEnvironment(secret);
-      const trusted = await runChild(appDir, { ...env, NODE_EXTRA_CA_CERTS: cert });
+      const secret = JSON.stringify({ endpoint: tls.url, namespace: 'e2e-tls', key: 'hits' });
+      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert });
       expect(trusted).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
       // Without the authority the certificate is refused: TLS is really checked.
       const untrusted = await runChild(appDir, workerEnvironment(secret).env);
       expect(untrusted.code).toBe(4);
       expect(untrusted.stderr).toMatch(/^COUNTER_UNREACHABLE: /);
-      expect(tlsCounter.hits).toBe(1);
+      expect(tls.handled).toBe(1);
     } finally {
-      await tlsCounter.close();
+      await tls.close();
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * SIGKILL at random moments, most of them right after the counter answers (when the app writes
+ * SIGKILL at random moments, most of them right after the upstream answers (when the app writes
  * its files): afterwards there is either no computed.json, or a complete one pointing at a
  * complete file. A kill cannot be caught, so this holds only if every write is atomic and
  * computed.json comes last.
@@ -12,16 +12,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCounter, type Counter } from '../tools/counter-server';
+import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
+import { EXAMPLE_APP } from './helpers/apps';
 import { installBundleAlone, workerEnvironment } from './helpers/worker';
 
-let counter: Counter;
+const { standIn } = EXAMPLE_APP;
+let upstream: StandInServer;
 let appDir: string;
 beforeAll(async () => {
-  counter = await startCounter();
+  upstream = await serveStandIn(standIn.create());
   appDir = installBundleAlone();
 });
-afterAll(() => counter.close());
+afterAll(() => upstream.close());
 
 /** What a worker would find in IEXEC_OUT after the kill; returns what is wrong, if anything. */
 function inspect(out: string): string | undefined {
@@ -36,7 +38,8 @@ function inspect(out: string): string | undefined {
   const target = computed['deterministic-output-path'] ?? '';
   if (!existsSync(target)) return `computed.json points at missing ${target}`;
   const content = readFileSync(target, 'utf8');
-  if (target.endsWith('result.txt')) return /^endpoint hit \d+ times$/.test(content) ? undefined : `partial result.txt: ${content}`;
+  // Each file is written whole in one call and renamed: a partial one would be empty.
+  if (target.endsWith('result.txt')) return content.length > 0 ? undefined : 'empty result.txt';
   return content === computed['error-message'] ? undefined : `error.txt does not match: ${content}`;
 }
 
@@ -46,15 +49,15 @@ const FILE_CALLS = 'openat,write,close,rename,unlink';
 
 /** node app.js, under strace with delayed file calls on the output files when strace is there. */
 function command(out: string): [string, string[]] {
-  const app = [process.execPath, join(appDir, 'app.js')];
+  const app = [process.execPath, join(appDir, 'app.js'), ...standIn.demoArgs];
   if (!HAS_STRACE) return [app[0]!, app.slice(1)];
   const paths = OUTPUT_FILES.flatMap((file) => ['-P', join(out, file)]);
   return ['strace', ['-f', '-qq', '-o', '/dev/null', ...paths, '-e', `trace=${FILE_CALLS}`, '-e', `inject=${FILE_CALLS}:delay_enter=4000`, ...app]];
 }
 
-/** Runs the bundle and kills it `killAfterAnswerMs` after the counter answered (or `killAfterStartMs` after spawn). */
-async function runAndKill(key: string, when: { killAfterAnswerMs?: number; killAfterStartMs?: number }) {
-  const { env, out } = workerEnvironment(JSON.stringify({ endpoint: counter.url, namespace: 'interrupt', key }));
+/** Runs the bundle and kills it `killAfterAnswerMs` after the upstream answered (or `killAfterStartMs` after spawn). */
+async function runAndKill(when: { killAfterAnswerMs?: number; killAfterStartMs?: number }) {
+  const { env, out } = workerEnvironment(JSON.stringify(standIn.demoSecret(upstream.url)));
   const [program, args] = command(out);
   // Its own process group, so that one SIGKILL takes strace and node together.
   const child = spawn(program, args, { cwd: appDir, env, stdio: 'ignore', detached: true });
@@ -67,17 +70,14 @@ async function runAndKill(key: string, when: { killAfterAnswerMs?: number; killA
     }
   };
   if (when.killAfterStartMs !== undefined) setTimeout(kill, when.killAfterStartMs);
-  counter.override = (_request, response) => {
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ value: 7 }));
-    if (when.killAfterAnswerMs !== undefined) {
-      if (when.killAfterAnswerMs === 0) setImmediate(kill);
-      else setTimeout(kill, when.killAfterAnswerMs);
-    }
-    return true;
+  // The stand-in answers; the kill is timed from the moment its answer is sent.
+  upstream.intercept = (_request, response) => {
+    const { killAfterAnswerMs } = when;
+    if (killAfterAnswerMs !== undefined) response.on('finish', () => (killAfterAnswerMs === 0 ? setImmediate(kill) : setTimeout(kill, killAfterAnswerMs)));
+    return false;
   };
   const signal = await exited;
-  counter.override = undefined;
+  upstream.intercept = undefined;
   return { signal, problem: inspect(out), wrote: readdirSync(out).length > 0 };
 }
 
@@ -89,7 +89,7 @@ describe('killed while it works', () => {
     for (let i = 0; i < 100; i++) {
       // Two thirds aimed at the writes, the rest anywhere in the run.
       const when = i % 3 < 2 ? { killAfterAnswerMs: Math.floor(Math.random() * writePhaseMs) } : { killAfterStartMs: Math.floor(Math.random() * 300) };
-      const { signal, problem, wrote } = await runAndKill(`k${i}`, when);
+      const { signal, problem, wrote } = await runAndKill(when);
       if (signal === 'SIGKILL') outcomes.killed += 1;
       else outcomes.finished += 1;
       if (signal === 'SIGKILL' && wrote) outcomes.killedWhileWriting += 1;

@@ -1,9 +1,9 @@
 /**
  * npm run bench: the bundle against the same app unbundled and against a floor, interleaved in
- * one run, each as a cold process against the embedded counter on loopback.
+ * one run, each as a cold process against the app's stand-in upstream on loopback.
  *   A  dist/app.js alone in a folder, as the image runs it
  *   B  the same sources transpiled file by file, loading axios and zod from node_modules
- *   C  tools/floor-app.cjs: the same job with Node built-ins only
+ *   C  tools/floor-app.cjs: one request and the same output files, with Node built-ins only
  * Prints medians, spreads and ratios; writes them to .bench/results/<date>.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,9 +12,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { BUNDLE, BUNDLE_BUDGET_BYTES, ROOT, buildBundle } from './build';
+import { BUNDLE_BUDGET_BYTES, ROOT, buildBundle } from './build';
 import { parseOptions } from './cli';
-import { startCounter, type Counter } from './counter-server';
+import { loadApp, type AppUnderWork } from './app';
+import { serveStandIn, type StandInServer } from './stand-in-server';
+import { taskFolders, workerVariables } from './worker-env';
 
 const HELP = `Usage: npm run bench -- [--rounds N] [--quick]
 
@@ -49,11 +51,11 @@ interface Sample {
 }
 
 /** A and C alone in a folder; B transpiled in place so that it resolves node_modules. */
-async function prepare(): Promise<Variant[]> {
-  await buildBundle();
-  const aDir = mkdtempSync(join(tmpdir(), 'bench-a-'));
-  copyFileSync(BUNDLE, join(aDir, 'app.js'));
-  const cDir = mkdtempSync(join(tmpdir(), 'bench-c-'));
+async function prepare(work: string, { target }: AppUnderWork): Promise<Variant[]> {
+  await buildBundle(target);
+  const aDir = mkdtempSync(join(work, 'a-'));
+  copyFileSync(target.outfile, join(aDir, 'app.js'));
+  const cDir = mkdtempSync(join(work, 'c-'));
   copyFileSync(join(ROOT, 'tools', 'floor-app.cjs'), join(cDir, 'app.js'));
 
   const bDir = join(ROOT, '.bench', 'unbundled');
@@ -77,20 +79,29 @@ async function prepare(): Promise<Variant[]> {
   ];
 }
 
-function taskEnv(counter: Counter, round: number, id: string): { env: NodeJS.ProcessEnv; out: string } {
-  const out = mkdtempSync(join(tmpdir(), 'bench-out-'));
-  const secret = JSON.stringify({ endpoint: counter.url, namespace: 'bench-run', key: `${id}-${round}` });
-  return { out, env: { PATH: process.env.PATH, IEXEC_OUT: out, IEXEC_APP_DEVELOPER_SECRET: secret } };
+/** What every run needs: a folder to work in, the app and its stand-in upstream. */
+interface Bench {
+  work: string;
+  app: AppUnderWork;
+  upstream: StandInServer;
+}
+
+/** A worker's environment for one run, with the app's demo secret and the floor's request. */
+function taskEnv({ work, app, upstream }: Bench): { env: NodeJS.ProcessEnv; out: string } {
+  const root = mkdtempSync(join(work, 'task-'));
+  const folders = taskFolders(root);
+  const env = { ...workerVariables(folders, JSON.stringify(app.standIn.demoSecret(upstream.url))), FLOOR_URL: upstream.url };
+  return { out: folders.out, env };
 }
 
 /** One cold run: wall time from spawn to exit, peak RSS from the child's rusage (GNU time). */
-async function runOnce(variant: Variant, counter: Counter, round: number): Promise<Sample> {
-  const { env, out } = taskEnv(counter, round, variant.id);
-  const rssFile = join(out, '..', `${relative(tmpdir(), out)}.rss`);
+async function runOnce(variant: Variant, bench: Bench): Promise<Sample> {
+  const { env, out } = taskEnv(bench);
+  const rssFile = join(out, '..', 'rss');
   const useTime = existsSync(GNU_TIME);
   const [command, args] = useTime
-    ? [GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, variant.entry]]
-    : [process.execPath, [variant.entry]];
+    ? [GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, variant.entry, ...bench.app.standIn.demoArgs]]
+    : [process.execPath, [variant.entry, ...bench.app.standIn.demoArgs]];
   const started = process.hrtime.bigint();
   const code = await new Promise<number | null>((resolve) => {
     spawn(command, args, { cwd: variant.appDir, env, stdio: 'ignore' }).on('close', resolve);
@@ -98,17 +109,16 @@ async function runOnce(variant: Variant, counter: Counter, round: number): Promi
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (code !== 0 || !existsSync(join(out, 'computed.json'))) throw new Error(`${variant.id} failed (exit ${code})`);
   const maxRssKb = useTime ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) : undefined;
-  rmSync(out, { recursive: true, force: true });
-  rmSync(rssFile, { force: true });
+  rmSync(join(out, '..'), { recursive: true, force: true });
   return { wallMs, maxRssKb };
 }
 
 /** Files the process opened successfully under the app's folder (strace), or undefined without strace. */
-async function filesOpenedUnderApp(variant: Variant, counter: Counter): Promise<StartupFiles | undefined> {
+async function filesOpenedUnderApp(variant: Variant, bench: Bench): Promise<StartupFiles | undefined> {
   if (spawnSync('strace', ['-V']).error) return undefined;
-  const { env, out } = taskEnv(counter, 0, `${variant.id}-strace`);
-  const trace = join(out, '..', `${relative(tmpdir(), out)}.strace`);
-  // Asynchronous: the counter answering the child lives in this process's event loop.
+  const { env, out } = taskEnv(bench);
+  const trace = join(out, '..', 'strace');
+  // Asynchronous: the stand-in answering the child lives in this process's event loop.
   await new Promise((resolve) => {
     spawn('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, variant.entry], { cwd: variant.appDir, env, stdio: 'ignore' }).on('close', resolve);
   });
@@ -117,8 +127,7 @@ async function filesOpenedUnderApp(variant: Variant, counter: Counter): Promise<
     const file = /openat\([^,]+, "([^"]+)".*\) = \d+$/.exec(line)?.[1];
     if (file?.startsWith(`${variant.appDir}/`)) opened.add(file);
   }
-  rmSync(trace, { force: true });
-  rmSync(out, { recursive: true, force: true });
+  rmSync(join(out, '..'), { recursive: true, force: true });
   return { count: opened.size, bytes: [...opened].reduce((sum, file) => sum + statSync(file).size, 0) };
 }
 
@@ -136,18 +145,21 @@ export async function main(argv: string[]): Promise<number> {
   const rounds = values.quick ? 3 : Number(values.rounds);
   const warmup = values.quick ? 1 : 3;
 
-  const variants = await prepare();
-  const counter = await startCounter();
+  const app = await loadApp();
+  const work = mkdtempSync(join(tmpdir(), 'bench-'));
+  const upstream = await serveStandIn(app.standIn.create());
+  const bench: Bench = { work, app, upstream };
   try {
+    const variants = await prepare(work, app);
     const samples = new Map<Variant, Sample[]>(variants.map((v) => [v, []]));
     for (let round = -warmup; round < rounds; round++) {
       for (const [variant, measured] of samples) {
-        const sample = await runOnce(variant, counter, round);
+        const sample = await runOnce(variant, bench);
         if (round >= 0) measured.push(sample);
       }
     }
     const files = new Map<string, StartupFiles | undefined>();
-    for (const v of variants) files.set(v.id, await filesOpenedUnderApp(v, counter));
+    for (const v of variants) files.set(v.id, await filesOpenedUnderApp(v, bench));
 
     const summary = [...samples].map(([v, s]) => {
       const wall = s.map((x) => x.wallMs);
@@ -176,10 +188,10 @@ export async function main(argv: string[]): Promise<number> {
       memoryAB: pairedMedian(sa, sb, (s) => s.maxRssKb),
       memoryAC: pairedMedian(sa, sc, (s) => s.maxRssKb),
     };
-    const bundleBytes = statSync(BUNDLE).size;
+    const bundleBytes = statSync(app.target.outfile).size;
     const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
 
-    console.log(`\n${rounds} rounds (A B C interleaved, after ${warmup} warm-up), counter on loopback; ${machine}\n`);
+    console.log(`\n${rounds} rounds (A B C interleaved, after ${warmup} warm-up), stand-in upstream on loopback; ${machine}\n`);
     console.log('| | what | wall median (p25–p75) | peak RSS median | files opened under the app folder | code bytes read |');
     console.log('|---|---|---|---|---|---|');
     for (const row of summary) {
@@ -210,7 +222,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    await counter.close();
+    await upstream.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

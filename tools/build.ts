@@ -1,17 +1,33 @@
 /**
  * Bundles the app into ONE file, dist/app.js, that runs alone (no node_modules beside it):
  * the file the images copy to /app. Prints the bundle's size by package.
- * Usage: npm run build [-- --quiet] [-- --check-budget]
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseOptions } from './cli';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${ROOT}dist/app.js`;
+const DEFAULT_APP_DIR = join(ROOT, 'src', 'app');
 /** Every enclave start reads and compiles the whole bundle: CI fails past this size. */
 export const BUNDLE_BUDGET_BYTES = 120 * 1024;
+
+const HELP = `Usage: npm run build [-- --quiet] [-- --check-budget]
+
+Bundles src/ into dist/app.js and prints its size by package.
+  --quiet         print nothing but errors
+  --check-budget  fail when dist/app.js is over its budget (${BUNDLE_BUDGET_BYTES} bytes)
+  -h, --help      this text`;
+
+/** Which app to bundle (its contract folder) and where: src/app into dist/app.js unless told otherwise. */
+export interface BundleTarget {
+  appDir: string;
+  outfile: string;
+}
+export const DEFAULT_TARGET: BundleTarget = { appDir: DEFAULT_APP_DIR, outfile: BUNDLE };
 
 /**
  * Code the app never runs, kept out of the bundle because every byte and every module loaded is
@@ -94,18 +110,28 @@ const trimUnusedCode: Plugin = {
   },
 };
 
-export async function buildBundle(): Promise<Metafile> {
+/** src/index.ts imports the app's contract as './app': another app folder takes its place (the tests' second app). */
+const appAt = (appDir: string): Plugin => ({
+  name: 'app-contract',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/app$/ }, ({ importer }) =>
+      importer === join(ROOT, 'src', 'index.ts') ? { path: join(appDir, 'index.ts') } : undefined,
+    );
+  },
+});
+
+export async function buildBundle({ appDir, outfile }: BundleTarget = DEFAULT_TARGET): Promise<Metafile> {
   const { metafile } = await build({
     absWorkingDir: ROOT,
     entryPoints: ['src/index.ts'],
-    outfile: BUNDLE,
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     minify: true,
     metafile: true,
-    plugins: [trimUnusedCode],
+    plugins: [appAt(appDir), trimUnusedCode],
     logLevel: 'warning',
   });
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
@@ -114,12 +140,14 @@ export async function buildBundle(): Promise<Metafile> {
   return metafile;
 }
 
-/** True when dist/app.js is missing or older than what it is built from. */
-export function isBundleStale(): boolean {
-  if (!existsSync(BUNDLE)) return true;
-  const built = statSync(BUNDLE).mtimeMs;
+/** True when the bundle is missing or older than what it is built from. */
+export function isBundleStale({ appDir, outfile }: BundleTarget = DEFAULT_TARGET): boolean {
+  if (!existsSync(outfile)) return true;
+  const built = statSync(outfile).mtimeMs;
+  const filesOf = (dir: string) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file));
   const sources = [
-    ...readdirSync(`${ROOT}src`, { recursive: true, encoding: 'utf8' }).map((file) => `${ROOT}src/${file}`),
+    ...filesOf(join(ROOT, 'src')),
+    ...(relative(join(ROOT, 'src'), appDir).startsWith('..') ? filesOf(appDir) : []),
     `${ROOT}package-lock.json`,
     import.meta.filename,
   ];
@@ -139,17 +167,25 @@ function bytesByPackage(metafile: Metafile): Map<string, number> {
   return new Map([...sizes].sort((a, b) => b[1] - a[1]));
 }
 
-if (process.argv[1] === import.meta.filename) {
+async function main(argv: string[]): Promise<number> {
+  const values = parseOptions(argv, { quiet: { type: 'boolean' }, 'check-budget': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, HELP);
+  if (values === undefined) return 2;
+  if (values.help) return (console.log(HELP), 0);
   const metafile = await buildBundle();
-  if (!process.argv.includes('--quiet')) {
+  if (!values.quiet) {
     const sizes = bytesByPackage(metafile);
     const total = [...sizes.values()].reduce((a, b) => a + b, 0);
     for (const [owner, bytes] of sizes) console.log(`${(bytes / 1024).toFixed(1).padStart(7)} KB  ${owner}`);
     console.log(`${(total / 1024).toFixed(1).padStart(7)} KB  dist/app.js (total of inputs)`);
   }
   const size = statSync(BUNDLE).size;
-  if (process.argv.includes('--check-budget') && size > BUNDLE_BUDGET_BYTES) {
+  if (values['check-budget'] && size > BUNDLE_BUDGET_BYTES) {
     console.error(`dist/app.js is ${size} bytes, over its budget of ${BUNDLE_BUDGET_BYTES}`);
-    process.exitCode = 1;
+    return 1;
   }
+  return 0;
+}
+
+if (process.argv[1] === import.meta.filename) {
+  process.exitCode = await main(process.argv.slice(2));
 }

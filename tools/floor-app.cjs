@@ -1,12 +1,12 @@
-// The floor of `npm run bench`: the same job with Node built-ins only (http, fs), and nothing
-// else: no validation, no retries, no error reporting. What any app doing this job must pay.
+// The floor of `npm run bench`: what any app doing this kind of job must pay, with Node built-ins
+// only (http, fs) and nothing else: no validation, no retries, no error reporting. One GET to
+// the upstream stand-in (FLOOR_URL), then result.txt and computed.json written as the app does.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const out = process.env.IEXEC_OUT;
-const { endpoint, namespace, key } = JSON.parse(process.env.IEXEC_APP_DEVELOPER_SECRET);
-const url = new URL(`${endpoint}/hit/${namespace}/${key}`);
+const url = new URL(process.env.FLOOR_URL);
 const client = require(url.protocol === 'https:' ? 'node:https' : 'node:http');
 
 function write(name, text) {
@@ -18,7 +18,7 @@ client.get(url, (response) => {
   let body = '';
   response.on('data', (chunk) => (body += chunk));
   response.on('end', () => {
-    write('result.txt', `endpoint hit ${JSON.parse(body).value} times`);
+    write('result.txt', `upstream answered ${body.length} bytes`);
     write('computed.json', JSON.stringify({ 'deterministic-output-path': path.join(out, 'result.txt') }));
   });
 });

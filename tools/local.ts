@@ -1,16 +1,20 @@
 /**
  * npm run local: runs the bundle as an iExec worker would, then checks its output as iExec does.
- * No Docker and, by default, no network: the secret points at a counter served on 127.0.0.1.
+ * No Docker and, by default, no network: the secret points at the app's stand-in upstream,
+ * served on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { BUNDLE, ROOT, buildBundle, isBundleStale } from './build';
+import { loadApp } from './app';
+import { buildBundle, isBundleStale, ROOT } from './build';
 import { checkOutput, type OutputReport } from './check-output';
 import { parseOptions } from './cli';
-import { startCounter } from './counter-server';
+import { redacted } from './secret-view';
+import { serveStandIn } from './stand-in-server';
+import { taskFolders, workerVariables, type TaskFiles } from './worker-env';
 
 const HELP = `Usage: npm run local -- [options]
 
@@ -19,49 +23,74 @@ worker's IEXEC_* variables (nothing else from your environment but PATH), the bu
 in its folder. Then checks the output as iExec does and prints the result digest.
 
 Options:
-  --secret-file <path>  the packed secret to run with (see npm run pack-secret)
-                        default: $IEXEC_APP_DEVELOPER_SECRET, else a demo secret that
-                        points at the embedded counter (no network needed)
-  --repeat <n>          run n tasks and say whether the result digest is stable
-  --app <path>          the bundle to run (default: dist/app.js, rebuilt when src/ changed)
-  -h, --help            this text
+  --secret-file <path>      the packed secret to run with (see npm run pack-secret); default:
+                            $IEXEC_APP_DEVELOPER_SECRET, else the app's demo secret, which points
+                            at the stand-in of its upstream served here (no network needed)
+  --args "<args>"           the requester's arguments, as iexec app run --args takes them
+                            (split on spaces; '…' or "…" keep spaces; default: the demo's)
+  --input-file <path>       an input file, as iexec app run --input-files gives it (repeatable)
+  --dataset <path>          the dataset's (decrypted) file
+  --requester-secret <n>=<path>
+                            the requester secret n, read from a file (repeatable)
+  --repeat <n>              run n tasks and compare their result digests
+  --app <path>              the bundle to run (default: dist/app.js, rebuilt when src/ changed)
+  -h, --help                this text
 
 Exit code: 0 when every run exits 0 and every check passes, 1 otherwise, 2 on bad usage.`;
 
-const ZERO_ADDRESS = `0x${'0'.repeat(40)}`;
-const bytes32 = () => `0x${randomBytes(32).toString('hex')}`;
+class UsageError extends Error {}
+
+/** As the worker splits --args (Maven's CommandLineUtils.translateCommandline): spaces separate, quotes group, no escapes. */
+export function splitArgs(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (const char of text) {
+    if (quote !== undefined) {
+      if (char === quote) quote = undefined;
+      else word += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      word ??= '';
+    } else if (char === ' ') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? '') + char;
+    }
+  }
+  if (quote !== undefined) throw new UsageError(`--args has an unbalanced ${quote}`);
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+function readFileArg(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${option} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : `cannot read (${code})`}`);
+  }
+}
+
+function requesterSecrets(specs: string[]): Map<number, string> {
+  return new Map(
+    specs.map((spec) => {
+      const [, index, path] = /^([1-9]\d*)=(.+)$/.exec(spec) ?? [];
+      if (index === undefined || path === undefined) throw new UsageError('--requester-secret takes <n>=<path>, n from 1');
+      return [Number(index), readFileArg(path, '--requester-secret')];
+    }),
+  );
+}
 
 interface RunOutcome {
   exitCode: number | null;
   report: OutputReport;
 }
 
-/** The variables a worker gives a TEE task with no dataset and no input file (and PATH). */
-export function workerVariables(input: string, out: string, secret: string | undefined): NodeJS.ProcessEnv {
-  const variables: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    IEXEC_IN: input,
-    IEXEC_OUT: out,
-    IEXEC_TASK_ID: bytes32(),
-    IEXEC_DEAL_ID: bytes32(),
-    IEXEC_TASK_INDEX: '0',
-    IEXEC_BOT_SIZE: '1',
-    IEXEC_BOT_FIRST_INDEX: '0',
-    IEXEC_BOT_TASK_INDEX: '0',
-    IEXEC_DATASET_ADDRESS: ZERO_ADDRESS,
-    IEXEC_DATASET_FILENAME: '',
-    IEXEC_INPUT_FILES_FOLDER: input,
-    IEXEC_INPUT_FILES_NUMBER: '0',
-  };
-  // The secret service injects the secret twice; a task without one gets neither.
-  if (secret !== undefined) Object.assign(variables, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_APP_DEVELOPER_SECRET_1: secret });
-  return variables;
-}
-
-async function runTask(bundle: string, secret: string, label: string): Promise<RunOutcome> {
+async function runTask(bundle: string, secret: string, argv: string[], files: TaskFiles, label: string): Promise<RunOutcome> {
   const task = join(ROOT, '.local', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
-  const [input, out] = [join(task, 'iexec_in'), join(task, 'iexec_out')];
-  for (const dir of [input, out]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const folders = taskFolders(task);
   // Alone in a folder outside any package.json, as in the image's /app: this repository's
   // "type": "module" must not change how the bundle loads.
   const app = mkdtempSync(join(tmpdir(), 'iexec-app-'));
@@ -70,7 +99,7 @@ async function runTask(bundle: string, secret: string, label: string): Promise<R
   console.log(`\n${label}: task folder ${relative(process.cwd(), task)}`);
   const started = process.hrtime.bigint();
   const exitCode = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(app, 'app.js')], { cwd: app, env: workerVariables(input, out, secret), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(app, 'app.js'), ...argv], { cwd: app, env: workerVariables(folders, secret, files), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => process.stdout.write(indent('app stdout', chunk)));
     child.stderr.on('data', (chunk: Buffer) => process.stdout.write(indent('app stderr', chunk)));
     child.on('error', reject);
@@ -79,7 +108,7 @@ async function runTask(bundle: string, secret: string, label: string): Promise<R
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   console.log(`  app exited with code ${exitCode} after ${ms.toFixed(0)} ms`);
 
-  const report = checkOutput(out);
+  const report = checkOutput(folders.out);
   for (const { ok, text } of report.checks) console.log(`  ${ok ? '✓' : '✗'} ${text}`);
   if (report.errorMessage !== undefined) console.log(`  error-message: ${report.errorMessage}`);
   if (report.digest !== undefined) console.log(`  result digest: ${report.digest}`);
@@ -89,19 +118,15 @@ async function runTask(bundle: string, secret: string, label: string): Promise<R
 const indent = (label: string, chunk: Buffer): string =>
   chunk.toString('utf8').replace(/\n$/, '').split('\n').map((line) => `  ${label} | ${line}\n`).join('');
 
-function readSecret(file: string | undefined, demoEndpoint: string): { secret: string; source: string } {
-  if (file !== undefined) return { secret: readFileSync(file, 'utf8'), source: `from ${file}` };
-  const variable = process.env.IEXEC_APP_DEVELOPER_SECRET;
-  if (variable) return { secret: variable, source: 'from $IEXEC_APP_DEVELOPER_SECRET' };
-  const demo = { endpoint: demoEndpoint, namespace: 'local-demo', key: 'hits' };
-  return { secret: JSON.stringify(demo), source: `demo: ${JSON.stringify(demo)}` };
-}
-
 export async function main(argv: string[]): Promise<number> {
   const values = parseOptions(
     argv,
     {
       'secret-file': { type: 'string' },
+      args: { type: 'string' },
+      'input-file': { type: 'string', multiple: true, default: [] },
+      dataset: { type: 'string' },
+      'requester-secret': { type: 'string', multiple: true, default: [] },
       repeat: { type: 'string', default: '1' },
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -109,52 +134,96 @@ export async function main(argv: string[]): Promise<number> {
     HELP,
   );
   if (values === undefined) return 2;
+  if (values.help) return (console.log(HELP), 0);
   const repeat = Number(values.repeat);
-  if (values.help || !Number.isInteger(repeat) || repeat < 1) {
-    console.log(HELP);
-    return values.help ? 0 : 2;
-  }
-
-  let bundle = values.app;
-  if (bundle === undefined) {
-    bundle = BUNDLE;
-    if (isBundleStale()) {
-      await buildBundle();
-      console.log('bundle: built dist/app.js');
-    }
-  }
-  if (!existsSync(bundle)) {
-    console.error(`no bundle at ${bundle}`);
+  try {
+    if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat takes a whole number from 1');
+    for (const file of [...values['input-file'], ...(values.dataset === undefined ? [] : [values.dataset])]) readFileArg(file, 'input');
+    const files: TaskFiles = {
+      inputFiles: values['input-file'],
+      ...(values.dataset === undefined ? {} : { dataset: values.dataset }),
+      requesterSecrets: requesterSecrets(values['requester-secret']),
+    };
+    const secretFile = values['secret-file'];
+    const secret = secretFile === undefined ? undefined : { text: readFileArg(secretFile, '--secret-file'), source: `from ${secretFile}` };
+    const args = values.args === undefined ? undefined : splitArgs(values.args);
+    return await runAll({ bundle: values.app, args, secret, repeat, files });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`npm run local: ${error.message} (see --help)`);
     return 2;
   }
-  console.log(`bundle: ${relative(process.cwd(), bundle)} (${(statSync(bundle).size / 1024).toFixed(1)} KB)`);
+}
 
-  const counter = await startCounter();
+interface RunOptions {
+  /** Another bundle than the app's own. */
+  bundle: string | undefined;
+  /** The requester's arguments; the demo's when not given. */
+  args: string[] | undefined;
+  secret: { text: string; source: string } | undefined;
+  repeat: number;
+  files: TaskFiles;
+}
+
+async function runAll(options: RunOptions): Promise<number> {
+  const { app, standIn, target } = await loadApp();
+  let bundle = options.bundle;
+  if (bundle === undefined) {
+    bundle = target.outfile;
+    if (isBundleStale(target)) {
+      await buildBundle(target);
+      console.log(`bundle: built ${relative(process.cwd(), bundle)}`);
+    }
+  }
+  if (!existsSync(bundle)) throw new UsageError(`no bundle at ${bundle}`);
+  console.log(`bundle: ${relative(process.cwd(), bundle)} (${(statSync(bundle).size / 1024).toFixed(1)} KB)`);
+  const argv = options.args ?? standIn.demoArgs;
+
+  const upstream = await serveStandIn(standIn.create());
   try {
-    const { secret, source } = readSecret(values['secret-file'], counter.url);
-    console.log(`counter: ${counter.url} (embedded, loopback only)`);
-    // The secret's values are never printed: the source says where it came from.
-    console.log(`secret: ${source.startsWith('demo') ? source : `${source} (not shown)`}`);
+    console.log(`stand-in: ${upstream.url} (the app's upstream, served here on loopback)`);
+    // The secret's values are never printed, but for the demo's, with its sensitive fields hidden.
+    let secret: string;
+    if (options.secret !== undefined) {
+      secret = options.secret.text;
+      console.log(`secret: ${options.secret.source} (not shown)`);
+    } else if (process.env.IEXEC_APP_DEVELOPER_SECRET) {
+      secret = process.env.IEXEC_APP_DEVELOPER_SECRET;
+      console.log('secret: from $IEXEC_APP_DEVELOPER_SECRET (not shown)');
+    } else {
+      const demo = standIn.demoSecret(upstream.url);
+      secret = JSON.stringify(demo);
+      console.log(`secret: the demo's, ${redacted(app.secret, demo)}`);
+    }
+    console.log(`args: ${argv.length === 0 ? '(none)' : JSON.stringify(argv)}`);
 
     const outcomes: RunOutcome[] = [];
-    for (let i = 1; i <= repeat; i++) outcomes.push(await runTask(bundle, secret, repeat > 1 ? `run ${i}/${repeat}` : 'run'));
-
-    let ok = outcomes.every((o) => o.exitCode === 0 && o.report.ok);
-    if (repeat > 1) {
-      const digests = new Set(outcomes.map((o) => o.report.digest));
-      const stable = digests.size === 1 && !digests.has(undefined);
-      console.log(
-        stable
-          ? `\n✓ result digest stable across ${repeat} runs: replicated workers would agree`
-          : `\n✗ result digest NOT stable across ${repeat} runs (${digests.size} distinct): replicated workers could not reach consensus`,
-      );
-      ok &&= stable;
+    for (let i = 1; i <= options.repeat; i++) {
+      outcomes.push(await runTask(bundle, secret, argv, options.files, options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run'));
     }
+    let ok = outcomes.every((o) => o.exitCode === 0 && o.report.ok);
+    if (options.repeat > 1 && ok) ok = compareDigests(outcomes, options.bundle === undefined ? app.resultVaries : undefined);
     console.log(ok ? '\nOK: the output is what iExec expects.' : '\nFAILED: see the ✗ lines and the app output above.');
     return ok ? 0 : 1;
   } finally {
-    await counter.close();
+    await upstream.close();
   }
+}
+
+/** Replicated workers must publish the same digest; an app that says its result varies is told apart from a failure. */
+function compareDigests(outcomes: RunOutcome[], resultVaries: string | undefined): boolean {
+  const digests = new Set(outcomes.map((o) => o.report.digest));
+  if (digests.size === 1) {
+    console.log(`\n✓ result digest stable across ${outcomes.length} runs: replicated workers would agree`);
+    return true;
+  }
+  if (resultVaries !== undefined) {
+    console.log(`\n- result digest changes between runs (${digests.size} distinct), as this app declares: ${resultVaries}.`);
+    console.log('  Fine for a task run by one worker; a deal that asks for replication (trust > 1) could not reach consensus.');
+    return true;
+  }
+  console.log(`\n✗ result digest NOT stable across ${outcomes.length} runs (${digests.size} distinct): replicated workers could not reach consensus`);
+  return false;
 }
 
 if (process.argv[1] === import.meta.filename) {

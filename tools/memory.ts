@@ -9,18 +9,20 @@
  * - Gramine (glibc): everything mapped, the node binary and libraries included.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE, buildBundle, isBundleStale } from './build';
+import { loadApp, type AppUnderWork } from './app';
+import { buildBundle, isBundleStale } from './build';
 import { parseOptions } from './cli';
-import { startCounter, type Counter } from './counter-server';
+import { serveStandIn, type StandInServer } from './stand-in-server';
 import { readTeeEnv } from './tee-env';
+import { taskFolders, workerVariables } from './worker-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 
 Runs the bundle as the image does (node --disable-wasm-trap-handler /app/app.js) against the
-embedded counter, reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
+app's stand-in upstream, reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
 GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).`;
 
 const MARGIN = 1.25;
@@ -50,18 +52,13 @@ interface Reading {
   fileBackedKb: number;
 }
 
-async function measure(appDir: string, probe: string, counter: Counter, run: number, extraEnv: NodeJS.ProcessEnv): Promise<Reading> {
-  const out = mkdtempSync(join(tmpdir(), 'memory-out-'));
-  const result = join(out, '..', `${out.split('/').pop()}.json`);
-  const env = {
-    PATH: process.env.PATH,
-    IEXEC_OUT: out,
-    IEXEC_APP_DEVELOPER_SECRET: JSON.stringify({ endpoint: counter.url, namespace: 'memory-run', key: `run-${run}` }),
-    MEMORY_PROBE_OUT: result,
-    ...extraEnv,
-  };
+async function measure(work: string, app: AppUnderWork, upstream: StandInServer, extraEnv: NodeJS.ProcessEnv): Promise<Reading> {
+  const folders = taskFolders(mkdtempSync(join(work, 'task-')));
+  const result = join(folders.out, '..', 'memory.json');
+  const env = { ...workerVariables(folders, JSON.stringify(app.standIn.demoSecret(upstream.url))), MEMORY_PROBE_OUT: result, ...extraEnv };
+  const args = ['--require', join(work, 'probe.cjs'), '--disable-wasm-trap-handler', join(work, 'app.js'), ...app.standIn.demoArgs];
   const code = await new Promise<number | null>((resolve) => {
-    spawn(process.execPath, ['--require', probe, '--disable-wasm-trap-handler', join(appDir, 'app.js')], { cwd: appDir, env, stdio: 'ignore' }).on('close', resolve);
+    spawn(process.execPath, args, { cwd: work, env, stdio: 'ignore' }).on('close', resolve);
   });
   if (code !== 0) throw new Error(`the app failed (exit ${code})`);
   return JSON.parse(readFileSync(result, 'utf8')) as Reading;
@@ -84,19 +81,23 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const runs = Number(values.runs);
-  if (isBundleStale()) await buildBundle();
-  const appDir = mkdtempSync(join(tmpdir(), 'memory-app-'));
-  copyFileSync(BUNDLE, join(appDir, 'app.js'));
-  const probe = join(mkdtempSync(join(tmpdir(), 'memory-probe-')), 'probe.cjs');
-  writeFileSync(probe, PROBE);
+  if (!Number.isInteger(runs) || runs < 1) {
+    console.error(`--runs takes a whole number from 1\n\n${HELP}`);
+    return 2;
+  }
+  const app = await loadApp();
+  if (isBundleStale(app.target)) await buildBundle(app.target);
+  const work = mkdtempSync(join(tmpdir(), 'memory-'));
+  copyFileSync(app.target.outfile, join(work, 'app.js'));
+  writeFileSync(join(work, 'probe.cjs'), PROBE);
 
-  const counter = await startCounter();
+  const upstream = await serveStandIn(app.standIn.create());
   try {
     const glibc: Reading[] = [];
     const singleArena: Reading[] = [];
     for (let i = 0; i < runs; i++) {
-      glibc.push(await measure(appDir, probe, counter, i, {}));
-      singleArena.push(await measure(appDir, probe, counter, i, { MALLOC_ARENA_MAX: '1' }));
+      glibc.push(await measure(work, app, upstream, {}));
+      singleArena.push(await measure(work, app, upstream, { MALLOC_ARENA_MAX: '1' }));
     }
     const max = (readings: Reading[], pick: (r: Reading) => number) => Math.max(...readings.map(pick));
     const peakVirtual = max(glibc, (r) => r.vmPeakKb);
@@ -130,7 +131,8 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    await counter.close();
+    await upstream.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -1,89 +1,56 @@
 /**
- * npm run pack-secret: builds the one value to push as the app developer secret, validated by the
- * very code the app runs, and keeps a local backup (a pushed secret can never be read back).
+ * npm run pack-secret: builds the one value to push as the app developer secret, from the fields
+ * the app's contract declares, validated by the very code the app runs, and keeps a local backup
+ * (a pushed secret can never be read back). A sensitive field is typed without echo and never
+ * shown again.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_ENDPOINT, unpackCounterSecret } from '../src/app/secret';
+import * as z from 'zod/mini';
 import { AppError } from '../src/errors';
-import { readDeveloperSecret } from '../src/iexec/secret';
+import { SECRET_MAX_BYTES, unpackSecret, type SecretSpec } from '../src/iexec/secret';
+import { loadApp } from './app';
+import { ROOT } from './build';
 import { parseOptions } from './cli';
+import { redacted } from './secret-view';
 
 const DEFAULT_BACKUP = '.secrets/app-developer-secret.json';
+const TOOL_OPTIONS = ['backup', 'force', 'check', 'help'];
 
-const HELP = `Usage: npm run pack-secret -- [--namespace NS] [--key KEY] [--endpoint URL] [--token TOKEN]
-                                [--backup PATH] [--force]
+function help(spec: SecretSpec): string {
+  const fields = Object.entries(spec.fields).map(([name, info]) => `  --${name} VALUE`.padEnd(26) + `${info.description}${info.sensitive ? ' (sensitive: prefer the prompt, a flag stays in shell history)' : ''}`);
+  return `Usage: npm run pack-secret -- [field options] [--backup PATH] [--force]
        npm run pack-secret -- --check FILE
 
 Packs the secret's fields into the one value iExec stores for the app, checks it with the
-app's own parser (and the 4096-byte limit), prints it with the command that pushes it, and
-writes a backup (mode 0600, ${DEFAULT_BACKUP} by default). Missing fields are asked for;
-the token is typed without echo (prefer that to --token, which stays in shell history).
+app's own parser (and the ${SECRET_MAX_BYTES}-byte limit), writes it to a backup (mode 0600,
+${DEFAULT_BACKUP} by default) and prints how to push it. With no field option, asks for
+each field in turn; a sensitive one is typed without echo and never shown again.
+
+Fields (src/app):
+${fields.join('\n')}
 
   --check FILE   validate an existing packed secret; names bad fields, never prints values
   --force        overwrite an existing backup
   -h, --help     this text
 
 Exit code: 0 when the secret is valid (and backed up), 1 when it is not, 2 on bad usage.`;
+}
 
 /** Validates as the app will, inside the enclave: same size limit, same schema. */
-function validate(packed: string) {
-  return unpackCounterSecret(readDeveloperSecret({ IEXEC_APP_DEVELOPER_SECRET: packed }));
-}
-
-// One line reader for every question: piped answers arrive before the questions are asked,
-// and an iterator keeps them until they are read.
-let lines: { reader: ReturnType<typeof createInterface>; next: AsyncIterator<string> } | undefined;
-
-/** One line of input; from a terminal and `hidden`, typed without echo. */
-async function ask(question: string, hidden = false): Promise<string> {
-  if (!hidden || !process.stdin.isTTY) {
-    process.stdout.write(question);
-    if (lines === undefined) {
-      const reader = createInterface({ input: process.stdin });
-      lines = { reader, next: reader[Symbol.asyncIterator]() };
-    }
-    const line = await lines.next.next();
-    return line.done ? '' : line.value.trim();
-  }
-  lines?.reader.close();
-  lines = undefined;
-  process.stdout.write(question);
-  process.stdin.setRawMode(true);
-  process.stdin.resume();
-  return new Promise((resolve) => {
-    let value = '';
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString('utf8')) {
-        if (char === '\u0003') process.exit(130);
-        if (char === '\r' || char === '\n') {
-          process.stdin.off('data', onData);
-          process.stdin.setRawMode(false);
-          process.stdin.pause();
-          process.stdout.write('\n');
-          return resolve(value);
-        }
-        value = char === '\u007f' ? value.slice(0, -1) : value + char;
-      }
-    };
-    process.stdin.on('data', onData);
-  });
-}
-
-const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
-
-function check(file: string): number {
+function check(spec: SecretSpec, file: string): number {
   let packed: string;
   try {
     packed = readFileSync(file, 'utf8');
-  } catch {
-    console.error(`cannot read ${file}`);
+  } catch (error) {
+    console.error(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`);
     return 1;
   }
   try {
-    const fields = validate(packed);
-    console.log(`OK: ${file} is a valid secret (fields: ${Object.keys(fields).join(', ')}; within 4096 bytes)`);
+    const fields = unpackSecret(packed, spec);
+    console.log(`OK: ${file} is a valid secret (fields: ${Object.keys(fields).join(', ')}; within ${SECRET_MAX_BYTES} bytes)`);
     return 0;
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
@@ -92,70 +59,164 @@ function check(file: string): number {
   }
 }
 
+/** Reads answers line by line: piped answers arrive before the questions are asked, and are kept until read. */
+class Prompter {
+  private lines: { reader: ReturnType<typeof createInterface>; next: AsyncIterator<string> } | undefined;
+
+  async line(question: string): Promise<string | undefined> {
+    process.stdout.write(question);
+    if (this.lines === undefined) {
+      const reader = createInterface({ input: process.stdin });
+      this.lines = { reader, next: reader[Symbol.asyncIterator]() };
+    }
+    const line = await this.lines.next.next();
+    return line.done ? undefined : line.value.trim();
+  }
+
+  /** From a terminal, echo is off before the question shows, so nothing typed early is echoed. */
+  async hidden(question: string): Promise<string | undefined> {
+    if (!process.stdin.isTTY) return this.line(question);
+    this.close();
+    process.stdin.setRawMode(true);
+    process.stdout.write(question);
+    process.stdin.resume();
+    return new Promise((resolve) => {
+      let value = '';
+      const done = (answer: string | undefined) => {
+        process.stdin.off('data', onData);
+        process.stdin.setRawMode(false);
+        process.stdin.pause();
+        process.stdout.write('\n');
+        resolve(answer);
+      };
+      const onData = (chunk: Buffer) => {
+        for (const char of chunk.toString('utf8')) {
+          if (char === '\u0003') {
+            process.stdin.setRawMode(false);
+            process.exit(130);
+          }
+          if (char === '\u0004') return done(value === '' ? undefined : value);
+          if (char === '\r' || char === '\n') return done(value.trim());
+          value = char === '\u007f' || char === '\b' ? value.slice(0, -1) : value + char;
+        }
+      };
+      process.stdin.on('data', onData);
+    });
+  }
+
+  close(): void {
+    this.lines?.reader.close();
+    this.lines = undefined;
+  }
+}
+
+class Refused extends Error {}
+
+/** Each field asked in turn and checked as soon as it is typed; from a terminal a bad answer is asked again. */
+async function askFields(spec: SecretSpec): Promise<Record<string, string>> {
+  const prompter = new Prompter();
+  const fields: Record<string, string> = {};
+  try {
+    for (const [name, field] of Object.entries(spec.schema.shape)) {
+      const info = spec.fields[name] ?? { description: name };
+      const fallback = field._zod.def.type === 'default' ? ` [${String((field._zod.def as unknown as { defaultValue: unknown }).defaultValue)}]` : '';
+      // Optional, or defaulted: an empty answer leaves it out.
+      const optional = field._zod.optin !== undefined;
+      const hint = optional && fallback === '' ? ' (optional)' : '';
+      const question = `${name}: ${info.description}${fallback}${hint}${info.sensitive ? ' (not echoed)' : ''}: `;
+      for (;;) {
+        const answer = info.sensitive ? await prompter.hidden(question) : await prompter.line(question);
+        if (answer === undefined || answer === '') {
+          if (optional) break;
+          if (answer === undefined || !process.stdin.isTTY) throw new Refused(`SECRET_INVALID: field "${name}" is required`);
+          console.error(`field "${name}" is required`);
+          continue;
+        }
+        const parsed = z.safeParse(field, answer);
+        if (parsed.success) {
+          fields[name] = answer;
+          break;
+        }
+        const message = `field "${name}" ${parsed.error.issues[0]?.message ?? 'is not valid'}`;
+        if (!process.stdin.isTTY) throw new Refused(`SECRET_INVALID: ${message}`);
+        console.error(message);
+      }
+    }
+    return fields;
+  } finally {
+    prompter.close();
+  }
+}
+
+/** What git says of the backup path, so that the tool does not claim it is ignored when it is not. */
+function ignoredByGit(path: string): boolean | undefined {
+  const run = spawnSync('git', ['check-ignore', '-q', resolve(path)], { cwd: ROOT });
+  return run.error || run.status === 128 ? undefined : run.status === 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const { app } = await loadApp();
+  const spec = app.secret;
+  const clash = Object.keys(spec.fields).filter((name) => TOOL_OPTIONS.includes(name));
+  if (clash.length > 0) throw new Error(`secret field names clash with pack-secret's own options: ${clash.join(', ')}`);
+  const usage = help(spec);
   const values = parseOptions(
     argv,
     {
-      namespace: { type: 'string' },
-      key: { type: 'string' },
-      endpoint: { type: 'string' },
-      token: { type: 'string' },
+      ...Object.fromEntries(Object.keys(spec.fields).map((name) => [name, { type: 'string' as const }])),
       backup: { type: 'string', default: DEFAULT_BACKUP },
       force: { type: 'boolean', default: false },
       check: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-    HELP,
+    usage,
   );
   if (values === undefined) return 2;
-  if (values.help) return (console.log(HELP), 0);
-  if (values.check !== undefined) return check(values.check);
+  if (values.help) return (console.log(usage), 0);
+  if (values.check !== undefined) return check(spec, values.check);
+  const backup = values.backup;
+  const options: Record<string, unknown> = values;
 
-  // With neither --namespace nor --key, every field is asked for; otherwise flags only (scripts).
-  const interactive = values.namespace === undefined && values.key === undefined;
-  const given = {
-    endpoint: values.endpoint ?? (interactive ? await ask(`endpoint [${DEFAULT_ENDPOINT}]: `) : undefined),
-    namespace: values.namespace ?? (interactive ? await ask('namespace: ') : undefined),
-    key: values.key ?? (interactive ? await ask('key: ') : undefined),
-    token: values.token ?? (interactive ? await ask('token (optional, not echoed): ', true) : undefined),
-  };
-  lines?.reader.close();
-  // Empty answers mean "not set"; the default endpoint is left implicit, as the app defaults it.
-  const fields = Object.fromEntries(
-    Object.entries(given).filter(([name, value]) => value !== undefined && value !== '' && !(name === 'endpoint' && value === DEFAULT_ENDPOINT)),
-  );
-
+  // With no field option, every field is asked for; otherwise options only (scripts).
+  const given = Object.fromEntries(Object.keys(spec.fields).flatMap((name) => (typeof options[name] === 'string' && options[name] !== '' ? [[name, options[name]]] : [])));
+  let fields: Record<string, string>;
+  try {
+    fields = Object.keys(given).length > 0 ? given : await askFields(spec);
+  } catch (error) {
+    if (!(error instanceof Refused)) throw error;
+    console.error(error.message);
+    return 1;
+  }
   const packed = JSON.stringify(fields);
   try {
-    validate(packed);
+    unpackSecret(packed, spec);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     console.error(error.line);
     return 1;
   }
 
-  if (existsSync(values.backup) && !values.force) {
-    console.error(`${values.backup} exists: a backup is never overwritten without --force (it may be the only copy of a pushed secret).`);
+  if (existsSync(backup) && !values.force) {
+    console.error(`${backup} exists: a backup is never overwritten without --force (it may be the only copy of a pushed secret).`);
     return 1;
   }
-  mkdirSync(dirname(values.backup), { recursive: true, mode: 0o700 });
-  writeFileSync(values.backup, packed, { mode: 0o600 });
-  chmodSync(values.backup, 0o600); // an overwritten file keeps its old mode otherwise
+  mkdirSync(dirname(backup), { recursive: true, mode: 0o700 });
+  writeFileSync(backup, packed, { mode: 0o600 });
+  chmodSync(backup, 0o600); // an overwritten file keeps its old mode otherwise
 
-  console.log(`Packed secret (${Buffer.byteLength(packed)} of 4096 bytes), valid for this app:
+  const ignored = ignoredByGit(backup);
+  const hidden = Object.keys(fields).some((name) => spec.fields[name]?.sensitive);
+  console.log(`Packed secret (${Buffer.byteLength(packed)} of ${SECRET_MAX_BYTES} bytes), valid for this app:
 
-  ${packed}
+  ${redacted(spec, fields)}${hidden ? '\n  (sensitive fields shown as <hidden>: the backup holds them)' : ''}
 
-Backup written to ${values.backup} (mode 0600, git-ignored). Keep it: iExec can never give the
-value back, never lets it be updated, and its secret service can lose it.
+Backup written to ${backup} (mode 0600, ${ignored === true ? 'git-ignored' : ignored === false ? 'NOT git-ignored: keep it out of commits' : 'outside this git checkout'}).
+Keep it: iExec can never give the value back, never lets it be updated, and its secret service can lose it.
 
-Push it once per TEE framework (iexec v8), from the folder holding iexec.json and chain.json:
+Push it once, from your target's folder (README, "Deploy"), without typing the value:
 
-  iexec app push-secret --tee-framework scone --secret-value ${shellQuote(packed)}
-  iexec app push-secret --tee-framework scone    # asks for the value: keeps it out of shell history
-  (again with --tee-framework gramine for a Gramine app)
-
-Then: iexec app check-secret --tee-framework scone`);
+  iexec app push-secret --secret-value "$(cat ${resolve(backup)})"
+  iexec app check-secret`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError } from '../errors';
+import { taskError } from '../errors';
 
 // File names in IEXEC_OUT must stay within 31 characters, temporary ones included.
 const RESULT_FILE = 'result.txt';
@@ -10,12 +10,12 @@ const COMPUTED_FILE = 'computed.json';
 /** IEXEC_OUT, checked to be a writable folder before any work is done. */
 export function resolveOutputDir(env: NodeJS.ProcessEnv): string {
   const dir = env.IEXEC_OUT;
-  if (!dir) throw new AppError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not set');
+  if (!dir) throw taskError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not set');
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a folder');
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new AppError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not a writable folder');
+    throw taskError('OUTPUT_UNWRITABLE', 'IEXEC_OUT is not a writable folder');
   }
   return dir;
 }
@@ -33,7 +33,7 @@ function writeAtomically(dir: string, name: string, content: string): void {
   } catch (error) {
     removeQuietly(temporary);
     const reason = (error as NodeJS.ErrnoException).code ?? 'write failed';
-    throw new AppError('OUTPUT_UNWRITABLE', `cannot write ${name} in IEXEC_OUT (${reason})`);
+    throw taskError('OUTPUT_UNWRITABLE', `cannot write ${name} in IEXEC_OUT (${reason})`);
   }
 }
 

@@ -1,60 +1,66 @@
-import type * as z from 'zod/mini';
-import { AppError } from '../errors';
+import * as z from 'zod/mini';
+import { taskError } from '../errors';
+import { safeName, validateNamed } from './fields';
 
 /** The SMS refuses larger secrets (HTTP 413), so no real secret can exceed it. */
 export const SECRET_MAX_BYTES = 4096;
 
+/** What tools show about a field of the secret (pack-secret's prompts, the README). */
+export interface FieldInfo {
+  description: string;
+  /** Never shown again once typed: not echoed, not printed, not put on a command line. */
+  sensitive?: boolean;
+}
+
+type Shape = z.ZodMiniObject['shape'];
+
+export interface SecretSpec<S extends Shape = Shape> {
+  schema: z.ZodMiniObject<S>;
+  fields: { readonly [K in keyof S]: FieldInfo };
+  /** Reads a value that is not a JSON object (a legacy form), or undefined to refuse it. */
+  plainText?: (text: string) => Record<string, unknown> | undefined;
+}
+
+/** The developer secret's fields: a strict zod object (the single source of the type) and what to say about each field. */
+export const defineSecret = <S extends Shape>(spec: SecretSpec<S>): SecretSpec<S> => spec;
+
+export type SecretOf<T extends SecretSpec> = z.output<T['schema']>;
+
+const invalid = (message: string) => taskError('SECRET_INVALID', message);
+
 /**
- * The app developer secret, as the SMS injects it into the enclave.
- * Only its presence and size are checked here; its meaning belongs to the app.
+ * The app developer secret, as the SMS injects it into the enclave. Checks its presence and its
+ * size, then unpacks it as the app's spec says.
  */
-export function readDeveloperSecret(env: NodeJS.ProcessEnv): string {
+export function readDeveloperSecret<S extends Shape>(env: NodeJS.ProcessEnv, spec: SecretSpec<S>): z.output<z.ZodMiniObject<S>> {
   const raw = env.IEXEC_APP_DEVELOPER_SECRET;
   if (raw === undefined || raw === '') {
-    throw new AppError(
+    throw taskError(
       'SECRET_MISSING',
       'IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)',
     );
   }
+  return unpackSecret(raw, spec);
+}
+
+/** A packed secret's fields, validated as the app will validate them (pack-secret uses this too). */
+export function unpackSecret<S extends Shape>(raw: string, spec: SecretSpec<S>): z.output<z.ZodMiniObject<S>> {
   // Says the limit, never the actual size: the length of a secret is a hint about it.
-  if (Buffer.byteLength(raw, 'utf8') > SECRET_MAX_BYTES) {
-    throw new AppError('SECRET_INVALID', `secret is larger than ${SECRET_MAX_BYTES} bytes of UTF-8`);
-  }
-  return raw;
+  if (Buffer.byteLength(raw, 'utf8') > SECRET_MAX_BYTES) throw invalid(`secret is larger than ${SECRET_MAX_BYTES} bytes of UTF-8`);
+  const text = raw.trim();
+  const fields = text.startsWith('{') ? parseJsonObject(text) : spec.plainText?.(text);
+  if (fields === undefined) throw invalid('secret must be a JSON object');
+  return validateNamed(spec.schema, fields, invalid, { one: (name) => `field ${safeName(name)}`, all: 'secret' });
 }
 
 /** JSON.parse's own messages quote the input, so they are replaced. */
-export function parseJsonObject(raw: string): Record<string, unknown> {
+function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = JSON.parse(text);
   } catch {
-    throw new AppError('SECRET_INVALID', 'secret is not valid JSON');
+    throw invalid('secret is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new AppError('SECRET_INVALID', 'secret must be a JSON object');
-  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('secret must be a JSON object');
   return value as Record<string, unknown>;
-}
-
-// A field name is shown only when it looks like one: a "name" could be a pasted value.
-const PRINTABLE_FIELD = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
-const fieldName = (key: PropertyKey): string =>
-  typeof key === 'string' && PRINTABLE_FIELD.test(key) ? `"${key}"` : '(a field whose name is withheld)';
-
-/**
- * Validates the secret's fields; the error names the first bad field and the rule it breaks,
- * using only the schema's own messages (zod/mini's defaults never quote the input).
- */
-export function validateSecretFields<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const [issue] = parsed.error.issues;
-  if (issue?.code === 'unrecognized_keys') {
-    throw new AppError('SECRET_INVALID', `unknown field ${fieldName(issue.keys[0] ?? '')} in secret`);
-  }
-  const key = issue?.path[0];
-  if (issue === undefined || key === undefined) throw new AppError('SECRET_INVALID', 'secret is not valid');
-  const missing = typeof value === 'object' && value !== null && !(key in value);
-  throw new AppError('SECRET_INVALID', `field ${fieldName(key)} ${missing ? 'is required' : issue.message}`);
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ENDPOINT, unpackCounterSecret } from '../../src/app/secret';
+import { counterSecret, DEFAULT_ENDPOINT } from '../../src/app/secret';
 import { AppError } from '../../src/errors';
+import { unpackSecret } from '../../src/iexec/secret';
+
+const unpackCounterSecret = (raw: string) => unpackSecret(raw, counterSecret);
 
 const valid = { namespace: 'my-app', key: 'hits' };
 const pack = (fields: Record<string, unknown>): string => JSON.stringify(fields);
@@ -76,6 +79,8 @@ describe('unpackCounterSecret: refused, with the field named and no value shown'
     'http://counter.example.org',
     'ftp://127.0.0.1',
     'https://user:pass@counter.example.org',
+    'https://user@counter.example.org',
+    'https://:pw@counter.example.org',
     'https://counter.example.org/?key=1',
     'https://counter.example.org/?',
     'https://counter.example.org/#frag',
@@ -93,7 +98,7 @@ describe('unpackCounterSecret: refused, with the field named and no value shown'
 
   it('does not print an unknown field name that does not look like a name', () => {
     const error = failure(pack({ ...valid, 'sk_live_0123456789abcdef0123456789abcdef': 1 }));
-    expect(error.message).toBe('unknown field (a field whose name is withheld) in secret');
+    expect(error.message).toBe('unknown field (a name that is withheld) in secret');
   });
 
   it.each([

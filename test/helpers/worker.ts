@@ -1,24 +1,21 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE } from '../../tools/build';
-import { workerVariables } from '../../tools/local';
+import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
 
-/** The bundle copied alone into an empty folder, as the images hold it in /app. */
-export function installBundleAlone(): string {
+/** A bundle copied alone into an empty folder, as the images hold it in /app. */
+export function installBundleAlone(bundle = BUNDLE): string {
   const appDir = mkdtempSync(join(tmpdir(), 'app-'));
-  copyFileSync(BUNDLE, join(appDir, 'app.js'));
+  copyFileSync(bundle, join(appDir, 'app.js'));
   return appDir;
 }
 
 /** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
-export function workerEnvironment(secret: string | undefined): { env: NodeJS.ProcessEnv; out: string } {
-  const root = mkdtempSync(join(tmpdir(), 'task-'));
-  const [input, out] = [join(root, 'iexec_in'), join(root, 'iexec_out')];
-  mkdirSync(input);
-  mkdirSync(out);
-  return { env: workerVariables(input, out, secret), out };
+export function workerEnvironment(secret: string | undefined, files: TaskFiles = {}): { env: NodeJS.ProcessEnv; out: string; input: string } {
+  const folders = taskFolders(mkdtempSync(join(tmpdir(), 'task-')));
+  return { env: workerVariables(folders, secret, files), ...folders };
 }
 
 export interface ChildRun {
@@ -29,10 +26,18 @@ export interface ChildRun {
   files: Record<string, string>;
 }
 
-/** Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
-export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
+export interface ChildOptions {
+  /** The requester's arguments, after the script. */
+  args?: string[];
+  nodeArgs?: string[];
+  uid?: number;
+  gid?: number;
+}
+
+/** Runs `node [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
+export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js'), ...(options.args ?? [])], {
       cwd: appDir,
       env,
       uid: options.uid,

@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
-import { startCounter, type Counter } from '../../tools/counter-server';
+import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
+import { EXAMPLE_APP } from '../helpers/apps';
 import { dockerfileStages, execForm } from '../helpers/tee';
 import { workerEnvironment } from '../helpers/worker';
 
-let counter: Counter;
+let upstream: StandInServer;
 beforeAll(async () => {
-  counter = await startCounter();
+  upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
 });
-afterAll(() => counter.close());
+afterAll(() => upstream.close());
 
 /**
  * What the final stage of Dockerfile.scone holds, laid out in a folder: each COPY --from=build
@@ -40,19 +41,19 @@ describe('the SCONE image layout, run as its ENTRYPOINT says', () => {
     expect(readdirSync(root, { recursive: true })).toEqual(['app', join('app', 'app.js')]);
   });
 
-  it('counts a hit and writes its result through the exact ENTRYPOINT command', async () => {
+  it('does its work and writes its result through the exact ENTRYPOINT command', async () => {
     const { root, entrypoint } = layOutFinalStage();
     // The image's absolute paths, moved under the laid-out root; node comes from PATH as in the image.
     const [command, ...args] = entrypoint.map((word) => (word.startsWith('/') ? join(root, word) : word)) as [string, ...string[]];
-    const { env, out } = workerEnvironment(JSON.stringify({ endpoint: counter.url, namespace: 'image-layout', key: 'hits' }));
+    const { env, out } = workerEnvironment(JSON.stringify(EXAMPLE_APP.standIn.demoSecret(upstream.url)));
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(command, [...args, ...EXAMPLE_APP.standIn.demoArgs], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
       child.on('close', (code) => resolve({ code, stderr }));
     });
     expect(result).toEqual({ code: 0, stderr: '' });
     expect(readdirSync(out).sort()).toEqual(['computed.json', 'result.txt']);
-    expect(counter.hits).toBe(1);
+    expect(upstream.handled).toBe(1);
   });
 });

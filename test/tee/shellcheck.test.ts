@@ -4,8 +4,12 @@ import { ROOT } from '../../tools/build';
 
 const SCRIPTS = ['sconify.sh', '.ci/run'];
 
+// Most laptops have no shellcheck: skipped there, and said so; CI installs it and never skips.
+const HAS_SHELLCHECK = spawnSync('shellcheck', ['--version']).error === undefined;
+if (!HAS_SHELLCHECK && !process.env.CI) console.warn('shellcheck is not installed: the shellcheck tests are skipped (apt-get install shellcheck, or see .ci/run)');
+
 describe('shell scripts', () => {
-  it.each(SCRIPTS)('%s is shellcheck-clean', (script) => {
+  it.skipIf(!HAS_SHELLCHECK && !process.env.CI).each(SCRIPTS)('%s is shellcheck-clean', (script) => {
     const run = spawnSync('shellcheck', ['-x', script], { cwd: ROOT, encoding: 'utf8' });
     expect(run.error, 'shellcheck must be installed (.ci/run installs it)').toBeUndefined();
     expect(run.stdout + run.stderr).toBe('');

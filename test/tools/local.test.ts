@@ -1,40 +1,60 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
+import { splitArgs } from '../../tools/local';
+import { APPS, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../helpers/apps';
 
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 
-/** `npm run local -- <args>`, as a developer runs it (through tsx, in a child process). */
-function local(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const callerEnv = { ...process.env };
+/** `npm run local -- <args>`, as a developer runs it (through tsx, in a child process), for one app. */
+function local(args: string[], { app = EXAMPLE_APP, env = {} }: { app?: AppUnderTest; env?: NodeJS.ProcessEnv } = {}) {
+  const callerEnv: NodeJS.ProcessEnv = { ...process.env, TEMPLATE_APP: app.dir };
   delete callerEnv.IEXEC_APP_DEVELOPER_SECRET;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/local.ts', ...args], {
-    cwd: ROOT,
-    env: { ...callerEnv, ...env },
-    encoding: 'utf8',
-  });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/local.ts', ...args], { cwd: ROOT, env: { ...callerEnv, ...env }, encoding: 'utf8' });
   return { code: run.status, output: run.stdout + run.stderr };
 }
 
 const outFolder = (output: string): string => join(ROOT, /task folder (\S+)/.exec(output)![1]!, 'iexec_out');
 
-describe('npm run local', () => {
-  it('runs the bundle against the embedded counter and passes every check', () => {
-    const { code, output } = local([]);
-    expect(output).toContain('app stdout | endpoint hit 1 times');
+describe.each(APPS)('npm run local, for $label', (app) => {
+  it("runs the bundle against the app's stand-in and passes every check, showing no sensitive value", () => {
+    const { code, output } = local([], { app });
     expect(output).toContain('app exited with code 0');
     expect(output).toMatch(/result digest: 0x[0-9a-f]{64}/);
     expect(output).not.toContain('✗');
     expect(output).toContain('OK: the output is what iExec expects.');
     expect(code).toBe(0);
-    expect(readFileSync(join(outFolder(output), 'result.txt'), 'utf8')).toBe('endpoint hit 1 times');
+    const demo = app.standIn.demoSecret('http://x');
+    for (const [name, value] of Object.entries(demo)) {
+      if (app.app.secret.fields[name]?.sensitive) expect(output).not.toContain(String(value));
+    }
+    expect(output).toContain('<hidden>');
   });
 
+  it('--repeat 3 says what the app declares about its result, and does not fail on it', () => {
+    const { code, output } = local(['--repeat', '3'], { app });
+    expect(code).toBe(0);
+    expect(output).toContain(
+      app.app.resultVaries === undefined ? '✓ result digest stable across 3 runs' : `result digest changes between runs (3 distinct), as this app declares: ${app.app.resultVaries}.`,
+    );
+  });
+
+  it('passes --args to the app as a worker does, and shows a bad one as the app reports it', () => {
+    // As a shell passes it: --args=… because the value starts with a dash.
+    const { code, output } = local(["--args=--no-such-option 'a value'"], { app });
+    expect(code).toBe(1);
+    expect(output).toContain('app exited with code 9');
+    expect(output).toContain('error-message: ARGS_INVALID: unknown option --no-such-option');
+  });
+});
+
+describe('npm run local', () => {
   it('shows a bad secret as the app reports it, with no secret value, and fails', () => {
     const secret = JSON.stringify({ namespace: 'ns-canary-4821', key: 'k', token: 'tok canary 9917' });
-    const { code, output } = local([], { IEXEC_APP_DEVELOPER_SECRET: secret });
+    const { code, output } = local([], { env: { IEXEC_APP_DEVELOPER_SECRET: secret } });
     expect(code).toBe(1);
     expect(output).toContain('app exited with code 3');
     expect(output).toContain('error-message: SECRET_INVALID: field "key" must be 3 to 64 characters');
@@ -47,6 +67,43 @@ describe('npm run local', () => {
     expect(code).toBe(1);
     expect(output).toContain('SECRET_INVALID: field "key" is required');
     expect(output).toContain('secret: from ');
+  });
+
+  it.each([
+    ['a missing --secret-file', ['--secret-file', '/nonexistent/secret.json'], 'npm run local: --secret-file /nonexistent/secret.json: no such file (see --help)'],
+    ['a folder as --secret-file', ['--secret-file', ROOT], `npm run local: --secret-file ${ROOT}: is a folder (see --help)`],
+    ['a missing input file', ['--input-file', '/nonexistent/in.txt'], 'npm run local: input /nonexistent/in.txt: no such file (see --help)'],
+    ['a bad requester secret', ['--requester-secret', '0=x'], 'npm run local: --requester-secret takes <n>=<path>, n from 1 (see --help)'],
+    ['unbalanced quotes in --args', ["--args=--key 'x"], "npm run local: --args has an unbalanced ' (see --help)"],
+    ['a bad --repeat', ['--repeat', '0'], 'npm run local: --repeat takes a whole number from 1 (see --help)'],
+  ])('says in one line what is wrong with %s, and exits 2', (_, args, line) => {
+    const { code, output } = local(args);
+    expect(code).toBe(2);
+    expect(output.trim()).toBe(line);
+  });
+
+  it('refuses an unknown option with its usage', () => {
+    const { code, output } = local(['--secret-fil', 'x']);
+    expect(code).toBe(2);
+    expect(output).toContain("Unknown option '--secret-fil'");
+    expect(output).toContain('Usage: npm run local');
+    expect(output).not.toMatch(/\n\s+at .*:\d+:\d+/);
+  });
+
+  it('gives the app input files, the dataset and requester secrets as a worker names them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-'));
+    writeFileSync(join(dir, 'topics.txt'), 'courage\n');
+    writeFileSync(join(dir, 'data.bin'), 'dataset');
+    writeFileSync(join(dir, 'signature'), 'sig-canary-1');
+    const { code, output } = local(
+      ['--args', '', '--input-file', join(dir, 'topics.txt'), '--dataset', join(dir, 'data.bin'), '--requester-secret', `1=${join(dir, 'signature')}`],
+      { app: QUOTE_APP },
+    );
+    expect(code).toBe(0);
+    const out = outFolder(output);
+    expect(readFileSync(join(out, 'result.txt'), 'utf8')).toBe('On courage, in fr: be brief.');
+    expect(readdirSync(join(out, '..', 'iexec_in')).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^0x[0-9a-f]{64}$/), expect.stringMatching(/^0x[0-9a-f]{40}$/)]));
+    expect(output).not.toContain('sig-canary-1');
   });
 
   it('catches a file name longer than 31 characters', () => {
@@ -62,32 +119,40 @@ describe('npm run local', () => {
   });
 
   it('gives the app the worker variables and PATH, nothing else from the caller', () => {
-    const { code, output } = local(['--app', fixture('env-dump-app.cjs')], { CALLER_ONLY_VARIABLE: 'x', HOME: '/root' });
+    const { code, output } = local(['--app', fixture('env-dump-app.cjs')], { env: { CALLER_ONLY_VARIABLE: 'x', HOME: '/root' } });
     expect(code).toBe(0);
     const names = JSON.parse(readFileSync(join(outFolder(output), 'env.json'), 'utf8')) as string[];
     expect(names).toEqual([
       'IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_APP_DEVELOPER_SECRET_1', 'IEXEC_BOT_FIRST_INDEX', 'IEXEC_BOT_SIZE',
       'IEXEC_BOT_TASK_INDEX', 'IEXEC_DATASET_ADDRESS', 'IEXEC_DATASET_FILENAME', 'IEXEC_DEAL_ID', 'IEXEC_IN',
-      'IEXEC_INPUT_FILES_FOLDER', 'IEXEC_INPUT_FILES_NUMBER', 'IEXEC_OUT', 'IEXEC_TASK_ID', 'IEXEC_TASK_INDEX', 'PATH',
+      'IEXEC_INPUT_FILES_NUMBER', 'IEXEC_OUT', 'IEXEC_TASK_ID', 'IEXEC_TASK_INDEX', 'PATH',
     ]);
   });
 
-  it('--repeat 3 says the counter app is NOT stable: its result changes with every hit', () => {
-    const { code, output } = local(['--repeat', '3']);
-    expect(output).toContain('✗ result digest NOT stable across 3 runs (3 distinct)');
-    expect(code).toBe(1);
-  });
-
-  it('--repeat 3 says a fixed-output app is stable, with the worker digest of its folder', () => {
-    const { code, output } = local(['--repeat', '3', '--app', fixture('fixed-output-app.cjs')]);
-    expect(output).toContain('✓ result digest stable across 3 runs');
+  it('--repeat 3 fails a bundle whose result varies without saying so, and passes a fixed one', () => {
+    const varying = local(['--repeat', '3', '--app', EXAMPLE_APP.target.outfile]);
+    expect(varying.output).toContain('✗ result digest NOT stable across 3 runs (3 distinct)');
+    expect(varying.code).toBe(1);
+    const fixed = local(['--repeat', '3', '--app', fixture('fixed-output-app.cjs')]);
+    expect(fixed.output).toContain('✓ result digest stable across 3 runs');
     // The folder vector of test/tools/digest.test.ts: the same three files.
-    expect(output).toContain('result digest: 0x5cc3f61a49e05b50d0ff1327b11c56a23661264e6505c21dbf97d35e68612256');
-    expect(code).toBe(0);
+    expect(fixed.output).toContain('result digest: 0x5cc3f61a49e05b50d0ff1327b11c56a23661264e6505c21dbf97d35e68612256');
+    expect(fixed.code).toBe(0);
   });
 
-  it('refuses a bad --repeat with usage', () => {
-    expect(local(['--repeat', '0']).code).toBe(2);
+  it('has --help', () => {
     expect(local(['--help']).output).toContain('Usage: npm run local');
+  });
+});
+
+describe('splitArgs, as a worker splits iexec app run --args', () => {
+  it.each([
+    ['--key hits', ['--key', 'hits']],
+    ["--name 'two words' --x \"a b\"", ['--name', 'two words', '--x', 'a b']],
+    ['  spaced   out  ', ['spaced', 'out']],
+    ["--empty ''", ['--empty', '']],
+    ['', []],
+  ])('%j', (text, words) => {
+    expect(splitArgs(text)).toEqual(words);
   });
 });

@@ -2,35 +2,82 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { unpackCounterSecret } from '../../src/app/secret';
+import { unpackSecret } from '../../src/iexec/secret';
 import { ROOT } from '../../tools/build';
+import { APPS, EXAMPLE_APP, type AppUnderTest } from '../helpers/apps';
 
-function packSecret(args: string[], input = '') {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8' });
+function packSecret(args: string[], { app = EXAMPLE_APP, input = '' }: { app?: AppUnderTest; input?: string } = {}) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, TEMPLATE_APP: app.dir } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 const backupPath = () => join(mkdtempSync(join(tmpdir(), 'pack-')), 'secrets', 'secret.json');
 
-describe('npm run pack-secret', () => {
-  it("round-trips through the app's own parser, with a 0600 backup", () => {
+/** The demo secret's fields as text, and those that must never be shown again. */
+function demoFields({ app, standIn }: AppUnderTest) {
+  const fields = Object.fromEntries(Object.entries(standIn.demoSecret('https://upstream.example.org')).map(([name, value]) => [name, String(value)]));
+  const sensitive = Object.keys(fields).filter((name) => app.secret.fields[name]?.sensitive);
+  return { fields, sensitive: sensitive.map((name) => fields[name]!) };
+}
+
+describe.each(APPS)('npm run pack-secret, for $label', (appUnderTest) => {
+  const { app } = appUnderTest;
+  const { fields, sensitive } = demoFields(appUnderTest);
+
+  it("takes each field as an option, round-trips through the app's own parser, and never shows a sensitive value", () => {
+    expect(sensitive.length).toBeGreaterThan(0);
     const backup = backupPath();
-    const { code, stdout } = packSecret(['--namespace', 'my-app', '--key', 'hits', '--endpoint', 'https://counter.example.org', '--token', "it's-a-token", '--backup', backup]);
+    const { code, stdout, stderr } = packSecret([...Object.entries(fields).flatMap(([name, value]) => [`--${name}`, value]), '--backup', backup], { app: appUnderTest });
     expect(code).toBe(0);
     const packed = readFileSync(backup, 'utf8');
-    expect(unpackCounterSecret(packed)).toEqual({ endpoint: 'https://counter.example.org', namespace: 'my-app', key: 'hits', token: "it's-a-token" });
+    expect(unpackSecret(packed, app.secret)).toEqual(unpackSecret(JSON.stringify(fields), app.secret));
     expect(statSync(backup).mode & 0o777).toBe(0o600);
     expect(statSync(join(backup, '..')).mode & 0o777).toBe(0o700);
-    // The push command quotes the value for the shell, and the prompt form is offered too.
-    expect(stdout).toContain(`--secret-value '{"endpoint":"https://counter.example.org","namespace":"my-app","key":"hits","token":"it'\\''s-a-token"}'`);
-    expect(stdout).toContain('iexec app push-secret --tee-framework scone    # asks for the value');
+    for (const value of sensitive) expect(stdout + stderr).not.toContain(value);
+    expect(stdout).toContain('<hidden>');
+    // The push command reads the backup: the value is on no command line shown.
+    expect(stdout).toContain(`--secret-value "$(cat ${backup})"`);
+    expect(stdout).toContain('outside this git checkout');
   });
 
-  it('leaves the default endpoint implicit and takes piped answers', () => {
+  it('asks for each field in turn, in the order of the schema, and takes piped answers', () => {
     const backup = backupPath();
-    const { code } = packSecret(['--backup', backup], 'https://abacus.jasoncameron.dev\nmy-app\nhits\n\n');
+    const answers = Object.keys(app.secret.fields).map((name) => fields[name] ?? '');
+    const { code, stdout } = packSecret(['--backup', backup], { app: appUnderTest, input: `${answers.join('\n')}\n` });
     expect(code).toBe(0);
-    expect(readFileSync(backup, 'utf8')).toBe('{"namespace":"my-app","key":"hits"}');
+    expect(unpackSecret(readFileSync(backup, 'utf8'), app.secret)).toEqual(unpackSecret(JSON.stringify(fields), app.secret));
+    for (const [name, info] of Object.entries(app.secret.fields)) expect(stdout).toContain(`${name}: ${info.description}`);
+  });
+
+  it('lists its fields in --help, from the schema', () => {
+    const { code, stdout } = packSecret(['--help'], { app: appUnderTest });
+    expect(code).toBe(0);
+    for (const name of Object.keys(app.secret.fields)) expect(stdout).toContain(`--${name} VALUE`);
+  });
+
+  it('refuses a field that breaks its rule by name, and writes no backup', () => {
+    const backup = backupPath();
+    const bad = Object.keys(fields)[0]!;
+    const { code, stderr } = packSecret([...Object.entries(fields).flatMap(([name, value]) => [`--${name}`, name === bad ? ' bad value' : value]), '--backup', backup], { app: appUnderTest });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^SECRET_INVALID: field "${bad}" `));
+    expect(stderr).not.toContain('bad value');
+    expect(() => statSync(backup)).toThrow();
+  });
+});
+
+describe('npm run pack-secret', () => {
+  it('says whether the backup is git-ignored, and never claims it when it is not', () => {
+    const ignored = packSecret(['--namespace', 'my-app', '--key', 'hits', '--backup', join(ROOT, '.secrets', `test-${process.pid}.json`), '--force']);
+    expect(ignored.stdout).toContain('(mode 0600, git-ignored)');
+    const notIgnored = join(ROOT, 'test', 'fixtures', `not-ignored-${process.pid}.json`);
+    try {
+      const run = packSecret(['--namespace', 'my-app', '--key', 'hits', '--backup', notIgnored]);
+      expect(run.stdout).toContain('NOT git-ignored: keep it out of commits');
+    } finally {
+      spawnSync('rm', ['-f', notIgnored, join(ROOT, '.secrets', `test-${process.pid}.json`)]);
+    }
   });
 
   it('never overwrites a backup without --force', () => {
@@ -45,22 +92,18 @@ describe('npm run pack-secret', () => {
   });
 
   it('refuses a secret over 4096 bytes, as the secret service would', () => {
-    const backup = backupPath();
-    const { code, stderr } = packSecret(['--namespace', 'my-app', '--key', 'hits', '--token', 't'.repeat(4100), '--backup', backup]);
+    const { code, stderr } = packSecret(['--namespace', 'my-app', '--key', 'hits', '--token', 't'.repeat(4100), '--backup', backupPath()]);
     expect(code).toBe(1);
     expect(stderr.trim()).toBe('SECRET_INVALID: secret is larger than 4096 bytes of UTF-8');
   });
 
-  it('refuses a bad field by name and writes no backup', () => {
-    const backup = backupPath();
-    const { code, stderr } = packSecret(['--namespace', 'ns-canary-77', '--key', 'x', '--backup', backup]);
+  it('refuses a piped answer as soon as it is read, naming the field', () => {
+    const { code, stderr } = packSecret(['--backup', backupPath()], { input: '\nmy-app\nx\n' });
     expect(code).toBe(1);
-    expect(stderr).toContain('SECRET_INVALID: field "key" must be');
-    expect(stderr).not.toContain('ns-canary-77');
-    expect(() => statSync(backup)).toThrow();
+    expect(stderr.trim()).toBe('SECRET_INVALID: field "key" must be 3 to 64 characters among A-Z a-z 0-9 _ - .');
   });
 
-  it('--check names what is wrong without printing values', () => {
+  it('--check names what is wrong without printing values, and says plainly when it cannot read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'check-'));
     writeFileSync(join(dir, 'bad.json'), '{"namespace":"my-app","key":"hits","tokne":"tok-canary-55"}');
     writeFileSync(join(dir, 'good.json'), 'my-app/hits\n');
@@ -71,5 +114,31 @@ describe('npm run pack-secret', () => {
     const good = packSecret(['--check', join(dir, 'good.json')]);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('fields: endpoint, namespace, key');
+    expect(packSecret(['--check', dir]).stderr.trim()).toBe(`cannot read ${dir} (EISDIR)`);
+  });
+
+  const tmux = spawnSync('tmux', ['-V']).error === undefined;
+  it.skipIf(!tmux && !process.env.CI)('in a terminal, turns echo off before it asks for a sensitive field (tmux)', async () => {
+    const session = `pack-${process.pid}`;
+    const backup = backupPath();
+    const pane = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 200 && !pane().includes(text); i++) await sleep(50);
+      expect(pane()).toContain(text);
+    };
+    const command = `cd ${ROOT} && TEMPLATE_APP=src/app ${process.execPath} --import tsx tools/pack-secret.ts --backup ${backup}; sleep 30`;
+    spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command]);
+    try {
+      for (const [prompt, answer] of [['endpoint:', ''], ['namespace:', 'my-app'], ['key:', 'hits'], ['token:', 'tok-typed-in-tmux']] as const) {
+        await waitFor(prompt);
+        spawnSync('tmux', ['send-keys', '-t', session, '-l', answer]);
+        spawnSync('tmux', ['send-keys', '-t', session, 'Enter']);
+      }
+      await waitFor('Backup written');
+      expect(pane()).not.toContain('tok-typed-in-tmux');
+      expect(JSON.parse(readFileSync(backup, 'utf8'))).toEqual({ namespace: 'my-app', key: 'hits', token: 'tok-typed-in-tmux' });
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
   });
 });

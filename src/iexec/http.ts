@@ -1,0 +1,120 @@
+import axios, { type AxiosResponse } from 'axios';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as z from 'zod/mini';
+import { AppError, type ErrorTable } from '../errors';
+
+/** The four ways a call to a remote service fails, each its own code. */
+type Failure = 'unreachable' | 'timeout' | 'httpError' | 'badResponse';
+const SUFFIXES: Record<Failure, string> = { unreachable: 'UNREACHABLE', timeout: 'TIMEOUT', httpError: 'HTTP_ERROR', badResponse: 'BAD_RESPONSE' };
+
+/** A remote service the app calls, with its failure codes and its bounds. */
+export interface Upstream {
+  /** Named in messages: "counter could not be reached". */
+  name: string;
+  /** `<NAME>_UNREACHABLE`, `_TIMEOUT`, `_HTTP_ERROR`, `_BAD_RESPONSE`, each with its exit code. */
+  codes: Readonly<Record<Failure, string>>;
+  exitCodes: Readonly<Record<Failure, number>>;
+  /** The codes with their exit codes, as the app's error table lists them. */
+  errors: ErrorTable;
+  /** Bound on one attempt, from connect to the last byte of the answer. */
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024;
+// Retried only when the server says it did nothing, and only if it asks us to wait briefly.
+export const MAX_RETRIES = 2;
+export const MAX_RETRY_AFTER_S = 5;
+
+export function defineUpstream(
+  name: string,
+  exitCodes: Readonly<Record<Failure, number>>,
+  bounds: { timeoutMs?: number; maxResponseBytes?: number } = {},
+): Upstream {
+  const prefix = name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  const codes = Object.fromEntries(Object.entries(SUFFIXES).map(([failure, suffix]) => [failure, `${prefix}_${suffix}`])) as Record<Failure, string>;
+  const errors = Object.fromEntries(Object.entries(codes).map(([failure, code]) => [code, exitCodes[failure as Failure]]));
+  return { name, codes, exitCodes, errors, timeoutMs: bounds.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxResponseBytes: bounds.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * One bounded call that must answer 2xx with JSON matching `schema` (`shape` describes it in the
+ * error). Bounded in time per attempt and in size; no redirect, no proxy from the environment.
+ * Retried only on 429 or 503 with a short Retry-After: the server then says it did nothing, so
+ * even a call that is not idempotent is safe to repeat. A timeout is never retried.
+ */
+export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, request: HttpRequest, schema: S, shape: string): Promise<z.output<S>> {
+  const fail = (failure: Failure, message: string) => new AppError(upstream.codes[failure], `${upstream.name} ${message}`, upstream.exitCodes[failure]);
+  let response = await send(upstream, request, fail);
+  for (let retry = 1; retry <= MAX_RETRIES; retry++) {
+    const waitS = retryAfterSeconds(response);
+    if (waitS === undefined) break;
+    await sleep(waitS * 1000);
+    response = await send(upstream, request, fail);
+  }
+  if (response.status < 200 || response.status > 299) throw fail('httpError', `answered HTTP ${response.status}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(response.data);
+  } catch {
+    throw fail('badResponse', 'answer is not JSON');
+  }
+  const answer = schema.safeParse(body);
+  if (!answer.success) throw fail('badResponse', `answer is not ${shape}`);
+  return answer.data;
+}
+
+type Fail = (failure: Failure, message: string) => AppError;
+
+async function send(upstream: Upstream, request: HttpRequest, fail: Fail): Promise<AxiosResponse<string>> {
+  try {
+    return await axios.request<string>({
+      method: request.method ?? 'GET',
+      url: request.url,
+      headers: { Accept: 'application/json', ...request.headers },
+      data: request.body,
+      adapter: 'http',
+      signal: AbortSignal.timeout(upstream.timeoutMs),
+      responseType: 'text',
+      maxContentLength: upstream.maxResponseBytes,
+      maxRedirects: 0,
+      proxy: false,
+      validateStatus: null,
+    });
+  } catch (error) {
+    // The axios error holds the URL and the headers: only facts about it are kept.
+    const code = axios.isAxiosError(error) ? error.code : undefined;
+    throw classify(code, axios.isAxiosError(error) && answerStarted(error.request), upstream, fail);
+  }
+}
+
+/** Node's ClientRequest holds res = null until the answer's headers arrive: then the service was reached. */
+const answerStarted = (request: unknown): boolean =>
+  typeof request === 'object' && request !== null && (request as { res?: unknown }).res != null;
+
+function classify(code: string | undefined, answered: boolean, upstream: Upstream, fail: Fail): AppError {
+  if (code === 'ERR_CANCELED' || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return fail('timeout', 'did not answer in time');
+  // An answer that began and then broke (reset, too large, short of its length) is one verdict,
+  // whichever of axios's stream events reported it first.
+  if (answered || code === 'ERR_BAD_RESPONSE') {
+    return fail('badResponse', `answer was cut short, malformed or over ${upstream.maxResponseBytes} bytes`);
+  }
+  // A system error code (ECONNREFUSED, ENOTFOUND…) says why without saying where.
+  return fail('unreachable', `could not be reached${code && /^E[A-Z_]+$/.test(code) ? ` (${code})` : ''}`);
+}
+
+/** Seconds to wait before retrying, or undefined when the answer is final. */
+function retryAfterSeconds(response: AxiosResponse): number | undefined {
+  if (response.status !== 429 && response.status !== 503) return undefined;
+  const header = String(response.headers['retry-after'] ?? '');
+  if (!/^\d{1,2}$/.test(header) || Number(header) > MAX_RETRY_AFTER_S) return undefined;
+  return Number(header);
+}

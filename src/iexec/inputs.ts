@@ -1,0 +1,75 @@
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { taskError } from '../errors';
+
+/** One file the requester gave (`iexec app run --input-files URL,…`), downloaded by the worker. */
+export interface InputFile {
+  /** 1-based, as in IEXEC_INPUT_FILE_NAME_<index>. */
+  index: number;
+  /** As the worker named it: `0x` + sha256 of the URL on recent workers. */
+  name: string;
+  path: string;
+}
+
+export interface TaskInputs {
+  inputFiles: InputFile[];
+  /** The dataset's file, when the task has a dataset. */
+  dataset: string | undefined;
+}
+
+const invalid = (message: string) => taskError('INPUT_INVALID', message);
+const COUNT = /^(0|[1-9]\d{0,3})$/;
+// A plain file name: no folder part, nothing that climbs out.
+const PLAIN_NAME = /^(?!\.\.?$)[^/\\\0]+$/;
+
+/**
+ * The input files and the dataset, as the worker describes them in the environment. Their names
+ * come from the requester (or the dataset's owner): each must be a regular file inside IEXEC_IN
+ * once links are resolved, and no name or path is ever repeated in an error.
+ */
+export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
+  const count = env.IEXEC_INPUT_FILES_NUMBER ?? '0';
+  if (!COUNT.test(count)) throw invalid('IEXEC_INPUT_FILES_NUMBER is not a number of files');
+  const datasetName = env.IEXEC_DATASET_FILENAME ?? '';
+  if (count === '0' && datasetName === '') return { inputFiles: [], dataset: undefined };
+
+  const root = realFolder(env.IEXEC_IN, 'IEXEC_IN');
+  const folder = env.IEXEC_INPUT_FILES_FOLDER ? realFolder(env.IEXEC_INPUT_FILES_FOLDER, 'IEXEC_INPUT_FILES_FOLDER') : root;
+  if (folder !== root && !isInside(folder, root)) throw invalid('IEXEC_INPUT_FILES_FOLDER is not inside IEXEC_IN');
+
+  const inputFiles = Array.from({ length: Number(count) }, (_, i) => {
+    const index = i + 1;
+    const name = env[`IEXEC_INPUT_FILE_NAME_${index}`] ?? '';
+    return { index, name, path: fileInside(folder, name, root, `input file ${index}`) };
+  });
+  const dataset = datasetName === '' ? undefined : fileInside(root, datasetName, root, 'the dataset');
+  return { inputFiles, dataset };
+}
+
+function realFolder(path: string | undefined, variable: string): string {
+  if (!path) throw invalid(`${variable} is not set`);
+  try {
+    const real = realpathSync(path);
+    if (statSync(real).isDirectory()) return real;
+  } catch {
+    // Reported below, without the path.
+  }
+  throw invalid(`${variable} is not a folder`);
+}
+
+function fileInside(folder: string, name: string, root: string, what: string): string {
+  if (!PLAIN_NAME.test(name)) throw invalid(`${what} has no usable file name`);
+  let real: string;
+  try {
+    real = realpathSync(join(folder, name));
+  } catch {
+    throw invalid(`${what} is missing`);
+  }
+  if (!isInside(real, root) || !statSync(real).isFile()) throw invalid(`${what} is not a regular file inside IEXEC_IN`);
+  return real;
+}
+
+const isInside = (child: string, parent: string): boolean => {
+  const path = relative(parent, child);
+  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+};

@@ -1,0 +1,19 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vi } from 'vitest';
+import type { IexecApp } from '../../src/iexec/app';
+import { run } from '../../src/main';
+
+/** Runs an app in this process and collects everything it printed and wrote. */
+export async function runApp(app: IexecApp, env: NodeJS.ProcessEnv, argv: readonly string[] = []) {
+  const out = mkdtempSync(join(tmpdir(), 'iexec-out-'));
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const exitCode = await run(app, { env: { IEXEC_OUT: out, ...env }, argv });
+  const printed = (spy: typeof stdout) => spy.mock.calls.map(([c]) => String(c)).join('');
+  const result = { out, exitCode, stdout: printed(stdout), stderr: printed(stderr) };
+  vi.restoreAllMocks();
+  return { ...result, files: Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name), 'utf8')])) };
+}
+

@@ -1,0 +1,35 @@
+import * as z from 'zod/mini';
+import { describe, expect, it } from 'vitest';
+import { defineArgs, parseRequesterArgs } from '../../src/iexec/args';
+import { failureOf } from '../helpers/errors';
+
+const spec = defineArgs({
+  schema: z.strictObject({ city: z.string().check(z.regex(/^[a-z]+$/, { error: 'must be letters a-z' })), 'max-items': z.optional(z.string()) }),
+  options: { city: { description: 'a city' }, 'max-items': { description: 'how many' } },
+});
+
+describe('parseRequesterArgs', () => {
+  it.each([
+    [['--city', 'paris'], { city: 'paris' }],
+    [['--city=paris', '--max-items', '3'], { city: 'paris', 'max-items': '3' }],
+  ])('reads %j', (argv, expected) => {
+    expect(parseRequesterArgs(argv, spec)).toEqual(expected);
+  });
+
+  it.each([
+    ['an unknown option', ['--city', 'paris', '--cty', 'x'], 'unknown option --cty'],
+    ['an unknown option whose name looks like a value', ['--city', 'paris', '--sk_live_0123456789abcdef0123456789abcdef'], 'unknown option (a name that is withheld)'],
+    ['a short option', ['-c', 'paris'], 'unknown option (a name that is withheld)'],
+    ['a plain value', ['paris'], 'arguments must be options (--name value); a plain value was given'],
+    ['a value after --', ['--city', 'paris', '--', 'x'], 'arguments must be options (--name value); a plain value was given'],
+    ['an option without its value', ['--city'], 'option --city needs a value'],
+    ['an option given twice', ['--city', 'paris', '--city', 'rome'], 'option --city is given twice'],
+    ['a value breaking its rule', ['--city', 'Paris-1'], 'option --city must be letters a-z'],
+    ['a required option missing', ['--max-items', '2'], 'option --city is required'],
+  ])('refuses %s, repeating no value', async (_, argv, message) => {
+    const error = await failureOf(() => parseRequesterArgs(argv, spec));
+    expect(error.line).toBe(`ARGS_INVALID: ${message}`);
+    expect(error.exitCode).toBe(9);
+    for (const value of ['paris', 'Paris-1', 'rome']) expect(error.message).not.toContain(value);
+  });
+});

@@ -1,0 +1,149 @@
+import { delay, http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import * as z from 'zod/mini';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defineUpstream, requestJson, type HttpRequest } from '../../src/iexec/http';
+import { failureOf } from '../helpers/errors';
+
+const URL_ = 'https://service.test/things/42';
+const service = defineUpstream('service', { unreachable: 30, timeout: 31, httpError: 32, badResponse: 33 }, { timeoutMs: 200, maxResponseBytes: 1024 });
+const Answer = z.object({ id: z.int() });
+const call = (request: Partial<HttpRequest> = {}) => requestJson(service, { url: URL_, ...request }, Answer, '{"id": <integer>}');
+
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+/** Serves the given answers in turn and records what each request carried. */
+function serveInTurn(...answers: (() => Response | Promise<Response>)[]) {
+  const seen = { requests: 0, methods: [] as string[], headers: [] as Headers[], bodies: [] as string[] };
+  server.use(
+    http.all(URL_, async ({ request }) => {
+      seen.methods.push(request.method);
+      seen.headers.push(request.headers);
+      seen.bodies.push(await request.text());
+      return answers[Math.min(seen.requests++, answers.length - 1)]!();
+    }),
+  );
+  return seen;
+}
+const ok = () => HttpResponse.json({ id: 1 });
+const status = (code: number, headers: Record<string, string> = {}) => () => HttpResponse.json({ error: 'no' }, { status: code, headers });
+
+describe('defineUpstream', () => {
+  it("names the four failures after the service, with the app's exit codes", () => {
+    expect(service.codes).toEqual({ unreachable: 'SERVICE_UNREACHABLE', timeout: 'SERVICE_TIMEOUT', httpError: 'SERVICE_HTTP_ERROR', badResponse: 'SERVICE_BAD_RESPONSE' });
+    expect(service.errors).toEqual({ SERVICE_UNREACHABLE: 30, SERVICE_TIMEOUT: 31, SERVICE_HTTP_ERROR: 32, SERVICE_BAD_RESPONSE: 33 });
+    expect(defineUpstream('my api', { unreachable: 1, timeout: 2, httpError: 3, badResponse: 4 })).toMatchObject({ codes: { unreachable: 'MY_API_UNREACHABLE' }, timeoutMs: 10_000, maxResponseBytes: 16 * 1024 });
+  });
+});
+
+describe('requestJson', () => {
+  it('sends the method, headers and body, asks for JSON, and returns the parsed answer', async () => {
+    const seen = serveInTurn(ok);
+    await expect(call({ method: 'POST', headers: { 'X-Key': 'k' }, body: '{"a":1}' })).resolves.toEqual({ id: 1 });
+    expect(seen.methods).toEqual(['POST']);
+    expect(seen.headers[0]!.get('x-key')).toBe('k');
+    expect(seen.headers[0]!.get('accept')).toBe('application/json');
+    expect(seen.bodies).toEqual(['{"a":1}']);
+  });
+
+  it('accepts any 2xx', async () => {
+    serveInTurn(() => HttpResponse.json({ id: 2 }, { status: 201 }));
+    await expect(call()).resolves.toEqual({ id: 2 });
+  });
+});
+
+describe('requestJson retries only what the server says it did not do', () => {
+  it.each(['429', '503'])('retries a %s with Retry-After: 0, then succeeds', async (code) => {
+    const seen = serveInTurn(status(Number(code), { 'Retry-After': '0' }), ok);
+    await expect(call()).resolves.toEqual({ id: 1 });
+    expect(seen.requests).toBe(2);
+  });
+
+  it('waits as long as Retry-After asks, up to the limit of 5 s included', async () => {
+    const seen = serveInTurn(status(503, { 'Retry-After': '1' }), ok);
+    const started = Date.now();
+    await expect(call()).resolves.toEqual({ id: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(seen.requests).toBe(2);
+  });
+
+  it('retries when Retry-After is exactly the 5 s limit', { timeout: 10_000 }, async () => {
+    const seen = serveInTurn(status(429, { 'Retry-After': '5' }), ok);
+    await expect(call()).resolves.toEqual({ id: 1 });
+    expect(seen.requests).toBe(2);
+  });
+
+  it('gives up after two retries, with the last answer', async () => {
+    const seen = serveInTurn(status(429, { 'Retry-After': '0' }));
+    const error = await failureOf(() => call());
+    expect(error.line).toBe('SERVICE_HTTP_ERROR: service answered HTTP 429');
+    expect(error.exitCode).toBe(32);
+    expect(seen.requests).toBe(3);
+  });
+
+  it.each([
+    ['429 without Retry-After', status(429)],
+    ['429 asking for 6 s', status(429, { 'Retry-After': '6' })],
+    ['429 asking for a long wait', status(429, { 'Retry-After': '60' })],
+    ['429 with a date (not supported)', status(429, { 'Retry-After': 'Wed, 21 Oct 2026 07:28:00 GMT' })],
+    ['429 with a negative wait', status(429, { 'Retry-After': '-1' })],
+    ['429 with a fractional wait', status(429, { 'Retry-After': '1.5' })],
+    ['429 with a unit', status(429, { 'Retry-After': '3 s' })],
+    ['429 with three digits', status(429, { 'Retry-After': '001' })],
+    ['500, which may have done the work', status(500, { 'Retry-After': '0' })],
+    ['502', status(502, { 'Retry-After': '0' })],
+  ])('does not retry %s', async (_, answer) => {
+    const seen = serveInTurn(answer, ok);
+    expect((await failureOf(() => call())).code).toBe('SERVICE_HTTP_ERROR');
+    expect(seen.requests).toBe(1);
+  });
+
+  it('does not retry after a timeout: the work may have been done', async () => {
+    const seen = serveInTurn(async () => (await delay(500), ok()));
+    const error = await failureOf(() => call());
+    expect(error.line).toBe('SERVICE_TIMEOUT: service did not answer in time');
+    expect(error.exitCode).toBe(31);
+    expect(seen.requests).toBe(1);
+  });
+});
+
+describe('requestJson failures', () => {
+  it.each([404, 401, 500, 302])('HTTP %i is an HTTP error, and a redirect is not followed', async (code) => {
+    const seen = serveInTurn(code === 302 ? () => HttpResponse.redirect('https://service.test/elsewhere', 302) : status(code));
+    expect((await failureOf(() => call())).line).toBe(`SERVICE_HTTP_ERROR: service answered HTTP ${code}`);
+    expect(seen.requests).toBe(1);
+  });
+
+  it.each([
+    ['not JSON', () => new HttpResponse('<html>busy</html>', { status: 200 }), 'service answer is not JSON'],
+    ['the wrong shape', () => HttpResponse.json({ id: 'x' }), 'service answer is not {"id": <integer>}'],
+    ['a JSON array', () => HttpResponse.json([1]), 'service answer is not {"id": <integer>}'],
+  ])('a 200 with %s is a bad response', async (_, answer, message) => {
+    serveInTurn(answer);
+    const error = await failureOf(() => call());
+    expect(error.line).toBe(`SERVICE_BAD_RESPONSE: ${message}`);
+    expect(error.exitCode).toBe(33);
+  });
+
+  it('stops reading a body over its size cap', async () => {
+    serveInTurn(() => HttpResponse.json({ id: 1, padding: 'x'.repeat(1024) }));
+    expect((await failureOf(() => call())).line).toBe('SERVICE_BAD_RESPONSE: service answer was cut short, malformed or over 1024 bytes');
+  });
+
+  it('reports a network error as unreachable', async () => {
+    serveInTurn(() => HttpResponse.error());
+    const error = await failureOf(() => call());
+    expect(error.line).toBe('SERVICE_UNREACHABLE: service could not be reached');
+    expect(error.exitCode).toBe(30);
+  });
+
+  it('never carries the URL, the headers or the axios error', async () => {
+    server.use(http.get('https://sekret-host.test/sekret-path', () => HttpResponse.error()));
+    const error = await failureOf(() => requestJson(service, { url: 'https://sekret-host.test/sekret-path', headers: { Authorization: 'Bearer sekret-token' } }, Answer, 'x'));
+    expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toMatch(/sekret/);
+    expect(error.cause).toBeUndefined();
+  });
+});

@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readInputs } from '../../src/iexec/inputs';
+import { failureOf } from '../helpers/errors';
+
+let input: string;
+beforeEach(() => {
+  input = mkdtempSync(join(tmpdir(), 'iexec-in-'));
+});
+
+const files = (...names: string[]): NodeJS.ProcessEnv => ({
+  IEXEC_IN: input,
+  IEXEC_INPUT_FILES_FOLDER: input,
+  IEXEC_INPUT_FILES_NUMBER: String(names.length),
+  ...Object.fromEntries(names.map((name, i) => [`IEXEC_INPUT_FILE_NAME_${i + 1}`, name])),
+});
+
+describe('readInputs', () => {
+  it('has nothing to read for a task without input files or dataset', () => {
+    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', IEXEC_DATASET_FILENAME: '' })).toEqual({ inputFiles: [], dataset: undefined });
+    expect(readInputs({})).toEqual({ inputFiles: [], dataset: undefined });
+  });
+
+  it('lists the input files in order, as paths inside IEXEC_IN', () => {
+    writeFileSync(join(input, 'b'), 'second');
+    writeFileSync(join(input, '0xabc'), 'first');
+    expect(readInputs(files('0xabc', 'b')).inputFiles).toEqual([
+      { index: 1, name: '0xabc', path: join(input, '0xabc') },
+      { index: 2, name: 'b', path: join(input, 'b') },
+    ]);
+  });
+
+  it('finds the dataset under IEXEC_IN', () => {
+    writeFileSync(join(input, '0xdataset'), 'data');
+    expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '0xdataset' }).dataset).toBe(join(input, '0xdataset'));
+  });
+
+  it.each([
+    ['a count that is not a number', () => ({ ...files(), IEXEC_INPUT_FILES_NUMBER: 'two' }), 'IEXEC_INPUT_FILES_NUMBER is not a number of files'],
+    ['a negative count', () => ({ ...files(), IEXEC_INPUT_FILES_NUMBER: '-1' }), 'IEXEC_INPUT_FILES_NUMBER is not a number of files'],
+    ['a name missing', () => ({ ...files(), IEXEC_INPUT_FILES_NUMBER: '1' }), 'input file 1 has no usable file name'],
+    ['a file missing', () => files('0xmissing-secret-name'), 'input file 1 is missing'],
+    ['a name that climbs out', () => files('../etc-passwd-secret'), 'input file 1 has no usable file name'],
+    ['a name with a folder', () => files('sub/secret-file'), 'input file 1 has no usable file name'],
+    ['a name that is ..', () => files('..'), 'input file 1 has no usable file name'],
+    ['a folder', () => (mkdirSync(join(input, 'folder-secret')), files('folder-secret')), 'input file 1 is not a regular file inside IEXEC_IN'],
+    ['a link out of IEXEC_IN', () => (symlinkSync('/etc/hostname', join(input, 'link-secret')), files('link-secret')), 'input file 1 is not a regular file inside IEXEC_IN'],
+    ['IEXEC_IN unset', () => ({ ...files('x'), IEXEC_IN: undefined }), 'IEXEC_IN is not set'],
+    ['IEXEC_IN missing', () => ({ ...files('x'), IEXEC_IN: join(input, 'nowhere-secret') }), 'IEXEC_IN is not a folder'],
+    ['an input folder outside IEXEC_IN', () => ({ ...files('x'), IEXEC_INPUT_FILES_FOLDER: tmpdir() }), 'IEXEC_INPUT_FILES_FOLDER is not inside IEXEC_IN'],
+    ['a dataset missing', () => ({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '0xdataset-secret' }), 'the dataset is missing'],
+    ['a dataset out of IEXEC_IN', () => ({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '../dataset-secret' }), 'the dataset has no usable file name'],
+  ])('refuses %s without naming the file', async (_, env, message) => {
+    const error = await failureOf(() => readInputs(env()));
+    expect(error.line).toBe(`INPUT_INVALID: ${message}`);
+    expect(error.exitCode).toBe(10);
+    expect(error.message).not.toMatch(/secret|etc|\//);
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * The app the tools work on: its contract (src/app/index.ts) and the stand-in of its upstream
+ * (src/app/stand-in.ts). TEMPLATE_APP names another contract folder: the tests use it to prove
+ * that every tool is generic (test/fixtures/quote-app).
+ */
+import { basename, join, resolve } from 'node:path';
+import type { IexecApp, StandIn } from '../src/iexec/app';
+import { DEFAULT_TARGET, ROOT, type BundleTarget } from './build';
+
+export interface AppUnderWork {
+  app: IexecApp;
+  standIn: StandIn;
+  target: BundleTarget;
+}
+
+/** Where an app's contract lives and where its bundle goes (dist/app.js for src/app). */
+export function targetOf(appDir: string): BundleTarget {
+  const dir = resolve(ROOT, appDir);
+  return dir === DEFAULT_TARGET.appDir ? DEFAULT_TARGET : { appDir: dir, outfile: join(ROOT, 'dist', basename(dir), 'app.js') };
+}
+
+export async function loadApp(appDir = process.env.TEMPLATE_APP ?? DEFAULT_TARGET.appDir): Promise<AppUnderWork> {
+  const target = targetOf(appDir);
+  const [{ app }, { standIn }] = await Promise.all([
+    import(join(target.appDir, 'index.ts')) as Promise<{ app: IexecApp }>,
+    import(join(target.appDir, 'stand-in.ts')) as Promise<{ standIn: StandIn }>,
+  ]);
+  return { app, standIn, target };
+}

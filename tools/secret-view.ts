@@ -1,0 +1,8 @@
+import type { SecretSpec } from '../src/iexec/secret';
+
+export const HIDDEN = '<hidden>';
+
+/** The packed secret as tools may show it: every sensitive field's value replaced. */
+export function redacted(spec: SecretSpec, fields: Record<string, unknown>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, spec.fields[name]?.sensitive ? HIDDEN : value])));
+}
