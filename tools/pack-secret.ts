@@ -149,13 +149,15 @@ export async function main(argv: string[]): Promise<number> {
 Backup written to ${values.backup} (mode 0600, git-ignored). Keep it: iExec can never give the
 value back, never lets it be updated, and its secret service can lose it.
 
-Push it once per TEE framework (iexec v8), from the folder holding iexec.json and chain.json:
+Push it once, from the deploy target's folder (it holds the iexec.json and chain.json that name
+the right secret service; README, "Deploy on iExec"):
 
-  iexec app push-secret --tee-framework scone --secret-value ${shellQuote(packed)}
-  iexec app push-secret --tee-framework scone    # asks for the value: keeps it out of shell history
-  (again with --tee-framework gramine for a Gramine app)
+  cd deploy/tdx && iexec app push-secret --secret-value ${shellQuote(packed)}
+  cd deploy/tdx && iexec app push-secret    # asks for the value: keeps it out of shell history
+  (SDK 8: deploy/scone-debug or deploy/scone-production with --tee-framework scone,
+   deploy/gramine with --tee-framework gramine)
 
-Then: iexec app check-secret --tee-framework scone`);
+Then: iexec app check-secret (with the same --tee-framework on SDK 8)`);
   return 0;
 }
 

@@ -23,7 +23,7 @@ describe('npm run pack-secret', () => {
     expect(statSync(join(backup, '..')).mode & 0o777).toBe(0o700);
     // The push command quotes the value for the shell, and the prompt form is offered too.
     expect(stdout).toContain(`--secret-value '{"endpoint":"https://counter.example.org","namespace":"my-app","key":"hits","token":"it'\\''s-a-token"}'`);
-    expect(stdout).toContain('iexec app push-secret --tee-framework scone    # asks for the value');
+    expect(stdout).toContain('cd deploy/tdx && iexec app push-secret    # asks for the value');
   });
 
   it('leaves the default endpoint implicit and takes piped answers', () => {
