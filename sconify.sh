@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Wraps iExec's sconify image: turns the native image (Dockerfile.scone) into a SCONE enclave
-# image, prints its MRENCLAVE and can write it into iexec.json. Debug unless given a signer key.
+# image, prints its MRENCLAVE and can write it into the target's iexec.json (deploy/scone-debug, or
+# deploy/scone-production when signed). Debug unless given a signer key.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +25,8 @@ Options (each also read from the environment variable in brackets):
   --heap SIZE            enclave heap, e.g. 1G            [SCONE_HEAP]     (default from tee.env: ${SCONE_HEAP})
   --signer-key FILE      production: RSA-3072 key, public exponent 3 [SCONE_SIGNER_KEY]
                          create one with: openssl genrsa -3 -out enclave-key.pem 3072
-  --update-iexec-json    write app.mrenclave (entrypoint, heapSize, fingerprint) into iexec.json
+  --update-iexec-json    write app.mrenclave (entrypoint, heapSize, fingerprint) into the target's
+                         iexec.json: deploy/scone-debug/, or deploy/scone-production/ with a key
   -h, --help             this text
 
 Needs docker, and access to registry.scontain.com (docker login registry.scontain.com).
@@ -150,13 +152,16 @@ echo "fingerprint: $fingerprint"
 
 if [[ "$update_iexec_json" == true ]]; then
   command -v node >/dev/null || die "node is needed to update iexec.json"
+  # A debug enclave runs only with the debug SMS and pool, a signed one with the production ones.
+  iexec_json="$here/deploy/scone-$mode/iexec.json"
+  [[ -f "$iexec_json" ]] || die "missing $iexec_json"
   # "v5.9" for sconify 5.9.x: the SCONE version iexec.json names.
-  node - "$here/iexec.json" "$APP_ENTRYPOINT" "$heap_size_bytes" "$fingerprint" "v${sconify_version%.*-*}" <<'JS'
+  node - "$iexec_json" "$APP_ENTRYPOINT" "$heap_size_bytes" "$fingerprint" "v${sconify_version%.*-*}" <<'JS'
 const fs = require('node:fs');
 const [file, entrypoint, heapSize, fingerprint, version] = process.argv.slice(2);
 const config = JSON.parse(fs.readFileSync(file, 'utf8'));
 config.app.mrenclave = { framework: 'SCONE', version, entrypoint, heapSize: Number(heapSize), fingerprint };
 fs.writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
 JS
-  echo "iexec.json:  app.mrenclave updated; set app.multiaddr and app.checksum once the image is pushed"
+  echo "iexec.json:  deploy/scone-$mode/iexec.json app.mrenclave updated; set app.multiaddr and app.checksum once the image is pushed"
 fi

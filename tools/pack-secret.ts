@@ -213,10 +213,14 @@ export async function main(argv: string[]): Promise<number> {
 Backup written to ${backup} (mode 0600, ${ignored === true ? 'git-ignored' : ignored === false ? 'NOT git-ignored: keep it out of commits' : 'outside this git checkout'}).
 Keep it: iExec can never give the value back, never lets it be updated, and its secret service can lose it.
 
-Push it once, from your target's folder (README, "Deploy"), without typing the value:
+Push it once, from your deploy target's folder (it holds the iexec.json and chain.json that name
+the right secret service; README, "Deploy on iExec"), without typing the value:
 
-  iexec app push-secret --secret-value "$(cat ${resolve(backup)})"
-  iexec app check-secret`);
+  cd deploy/tdx && iexec app push-secret --secret-value "$(cat ${resolve(backup)})"
+  (SDK 8: deploy/scone-debug or deploy/scone-production with --tee-framework scone,
+   deploy/gramine with --tee-framework gramine)
+
+Then: iexec app check-secret (with the same --tee-framework on SDK 8)`);
   return 0;
 }
 

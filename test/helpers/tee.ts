@@ -1,7 +1,8 @@
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nunjucks from 'nunjucks';
 import { parse as parseToml } from 'smol-toml';
 import { ROOT } from '../../tools/build';
 
@@ -52,17 +53,18 @@ export function execForm(instruction: Instruction): string[] {
   return words as string[];
 }
 
-// What gramine-manifest provides to templates, stubbed with Ubuntu's paths.
-export const GRAMINE_LIBOS = '/usr/lib/x86_64-linux-gnu/gramine/libsysdb.so';
-export const GRAMINE_RUNTIME = '/usr/lib/x86_64-linux-gnu/gramine/runtime/glibc';
-
-/** gramine.manifest.template rendered (Jinja2 syntax, through nunjucks) and parsed as TOML. */
-export function renderManifest(defines: Record<string, string>): Record<string, unknown> {
-  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
-  const template = readFileSync(join(ROOT, 'gramine.manifest.template'), 'utf8');
-  const text = env.renderString(template, {
-    ...defines,
-    gramine: { libos: GRAMINE_LIBOS, runtimedir: () => GRAMINE_RUNTIME },
-  });
-  return parseToml(text) as Record<string, unknown>;
+/**
+ * gramine.manifest.template rendered as Dockerfile.gramine renders it: the manifest stage's own
+ * RUN command, run by sh on its COPY sources, then parsed as TOML.
+ */
+export function renderGramineManifest(): { text: string; manifest: Record<string, unknown> } {
+  const stage = dockerfileStages('Dockerfile.gramine').find((s) => s.name === 'manifest')!;
+  const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+  for (const copy of stage.instructions.filter((i) => i.getKeyword() === 'COPY')) {
+    for (const source of copy.getArguments().slice(0, -1)) copyFileSync(join(ROOT, source.getValue()), join(dir, source.getValue()));
+  }
+  const run = stage.instructions.find((i) => i.getKeyword() === 'RUN')!.getArgumentsContent()!;
+  execFileSync('sh', ['-c', run], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const text = readFileSync(join(dir, 'entrypoint.manifest'), 'utf8');
+  return { text, manifest: parseToml(text) as Record<string, unknown> };
 }

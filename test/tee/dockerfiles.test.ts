@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
 
   it('pins every base image to a version (never latest or a bare name)', () => {
     for (const stage of stages.filter((s) => !stageNames.has(s.image))) {
-      expect(stage.tag, `${stage.image} has no tag`).toMatch(/^\d+\.\d+(\.\d+)?-[a-z0-9.]+$/);
+      expect(stage.tag, `${stage.image} has no tag`).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/);
     }
   });
 
@@ -67,37 +68,44 @@ describe('Dockerfile.scone', () => {
 describe('Dockerfile.gramine', () => {
   const stages = dockerfileStages('Dockerfile.gramine');
   const final = stages.at(-1)!;
-  const runs = final.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent());
+  const runs = final.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getArgumentsContent()!);
 
-  it('ends on a pinned Gramine image with Node, the bundle, the template and tee.env', () => {
-    expect(final.image).toBe('gramineproject/gramine');
+  it("ends on iExec's Gramine base image, the version iExec documents", () => {
+    expect(`${final.image}:${final.tag}`).toBe('iexechub/iexec-gramine-base:0.10.0');
+  });
+
+  it("follows iExec's recipe: the app under /workplace/app, MAIN_FUNC, WORKDIR, /entrypoint.manifest, /finalize-app.sh last", () => {
+    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['ARG', 'RUN', 'COPY', 'RUN', 'COPY', 'RUN', 'WORKDIR', 'COPY', 'RUN']);
     expect(words(final, 'COPY')).toEqual([
       ['/usr/local/bin/node', '/usr/local/bin/node'],
-      ['/build/dist/app.js', '/app/app.js'],
-      ['gramine.manifest.template', 'tee.env', '/gramine/'],
+      ['/build/dist/app.js', '/workplace/app/app.js'],
+      ['/render/entrypoint.manifest', '/entrypoint.manifest'],
     ]);
+    expect(flags(final, 'COPY')).toEqual([['--from=node'], ['--from=build'], ['--from=manifest']]);
+    expect(runs[2]).toBe('sed -i "s#MAIN_FUNC=#MAIN_FUNC=/workplace/app/app.js#" /apploader.sh');
+    expect(words(final, 'WORKDIR')).toEqual([['/workplace/app']]);
+    expect(runs.at(-1)).toBe('/finalize-app.sh');
   });
 
-  it('renders the manifest with tee.env and the debug switch', () => {
-    expect(runs[0]).toContain('. ./tee.env');
-    expect(runs[0]).toMatch(/gramine-manifest .*-Ddebug="\$SGX_DEBUG" .*-Denclave_size="\$GRAMINE_ENCLAVE_SIZE" .*-Dmax_threads="\$GRAMINE_MAX_THREADS"/s);
-    const debugArg = final.instructions.find((i) => i.getKeyword() === 'ARG')!;
-    expect(debugArg.getArgumentsContent()).toBe('SGX_DEBUG=true');
+  it("keeps the base image's entrypoint (it starts the enclave)", () => {
+    expect(final.instructions.filter((i) => ['ENTRYPOINT', 'CMD'].includes(i.getKeyword()))).toEqual([]);
   });
 
-  it('signs with the BuildKit secret, or a throwaway key only in debug, and prints MRENCLAVE', () => {
-    const sign = runs[1]!;
-    expect(flags(final, 'RUN')[1]).toEqual(['--mount=type=secret,id=enclave-key,required=false']);
-    expect(sign).toContain('gramine-sgx-sign --manifest node.manifest --output node.manifest.sgx --key "$key"');
-    expect(sign).toMatch(/elif \[ "\$SGX_DEBUG" = true \]; then key=\/tmp\/debug-key\.pem; gramine-sgx-gen-private-key/);
-    expect(sign).toMatch(/else echo "SGX_DEBUG=false needs the key/);
-    expect(sign).toContain('rm -f /tmp/debug-key.pem');
-    expect(sign).toContain('gramine-sgx-sigstruct-view --output-format=toml node.sig | tee mrenclave.toml');
+  it('checks in the build that the base image runs this Node build', () => {
+    expect(runs[1]).toBe('/usr/local/bin/node --version');
+    const node = stages.find((s) => s.name === 'node')!;
+    const scone = dockerfileStages('Dockerfile.scone').at(-1)!;
+    expect(node.tag!.split('-')[0]).toBe(scone.tag!.split('-')[0]); // the same Node as the SCONE image
   });
 
-  it('starts the signed manifest', () => {
-    const [entrypoint] = final.instructions.filter((i) => i.getKeyword() === 'ENTRYPOINT');
-    expect(execForm(entrypoint!)).toEqual(['gramine-sgx', 'node']);
+  it.each([
+    ['true', 0],
+    ['false', 1],
+  ])('SGX_DEBUG=%s: a production Gramine build is refused with a clear message', (debug, code) => {
+    expect(final.instructions[0]!.getArgumentsContent()).toBe('SGX_DEBUG=true');
+    const run = spawnSync('sh', ['-c', runs[0]!], { env: { SGX_DEBUG: debug }, encoding: 'utf8' });
+    expect(run.status).toBe(code);
+    expect(run.stderr).toBe(code ? 'iExec runs Gramine apps on debug workerpools only and documents no production Gramine (no developer signing key): use deploy/scone-production for a production enclave.\n' : '');
   });
 });
 

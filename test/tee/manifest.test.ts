@@ -1,13 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../tools/build';
-import { GRAMINE_LIBOS, GRAMINE_RUNTIME, renderManifest, teeEnv } from '../helpers/tee';
-
-const tee = teeEnv();
-const NODE = '/usr/local/bin/node';
-const render = (debug: 'true' | 'false') =>
-  renderManifest({ node: NODE, arch_libdir: '/lib/x86_64-linux-gnu', debug, enclave_size: tee.GRAMINE_ENCLAVE_SIZE, max_threads: tee.GRAMINE_MAX_THREADS });
+import { dockerfileStages, renderGramineManifest, teeEnv } from '../helpers/tee';
 
 type Toml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -17,64 +9,59 @@ const keys = (value: unknown, prefix = ''): string[] =>
     ? Object.entries(value).flatMap(([k, v]) => [`${prefix}${k}`, ...keys(v, `${prefix}${k}.`)])
     : [];
 
-/** The IEXEC_* variables the app's code reads. */
-function variablesTheAppReads(): string[] {
-  const files = ['src/iexec/secret.ts', 'src/iexec/output.ts', 'src/main.ts', 'src/app/secret.ts', 'src/app/counter.ts'];
-  const names = files.flatMap((f) => [...readFileSync(join(ROOT, f), 'utf8').matchAll(/env\.(IEXEC_[A-Z0-9_]+)/g)].map((m) => m[1]!));
-  return [...new Set(names)].sort();
+/** Where Dockerfile.gramine's final stage copies a file from another stage. */
+function copiedTo(source: string): string {
+  const final = dockerfileStages('Dockerfile.gramine').at(-1)!;
+  const copy = final.instructions.find((i) => i.getKeyword() === 'COPY' && i.getArguments()[0]?.getValue() === source)!;
+  return copy.getArguments()[1]!.getValue();
 }
 
-describe.each(['true', 'false'] as const)('gramine.manifest.template rendered with debug=%s', (debug) => {
-  const manifest: Toml = render(debug);
+describe('gramine.manifest.template, rendered as Dockerfile.gramine renders it', () => {
+  const tee = teeEnv();
+  const { text, manifest } = renderGramineManifest() as { text: string; manifest: Toml };
 
-  it('runs node on the bundle, with the same command as the SCONE image', () => {
-    expect(manifest.libos.entrypoint).toBe(NODE);
-    expect(manifest.loader.entrypoint.uri).toBe(`file:${GRAMINE_LIBOS}`);
-    expect(manifest.loader.argv.join(' ')).toBe(tee.APP_ENTRYPOINT);
+  it('is complete TOML: no placeholder left', () => {
+    expect(text).not.toContain('{{');
+    expect(text).not.toContain('}}');
   });
 
-  it('lets in only the IEXEC_* variables the app reads, passed through', () => {
-    const iexec = Object.keys(manifest.loader.env).filter((name) => name.startsWith('IEXEC_')).sort();
-    expect(iexec).toEqual(variablesTheAppReads());
-    expect(variablesTheAppReads()).toEqual(['IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_OUT']);
-    for (const name of iexec) expect(manifest.loader.env[name]).toEqual({ passthrough: true });
-    expect(Object.keys(manifest.loader.env).sort()).toEqual(['IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_OUT', 'LD_LIBRARY_PATH']);
+  it("starts iExec's premain, which runs node from where the image puts it", () => {
+    expect(manifest.libos.entrypoint).toBe('file:/workplace/app/premain');
+    expect(manifest.app.main).toBe(copiedTo('/usr/local/bin/node'));
   });
 
-  it('mounts the libraries, node, /app and the task folders', () => {
-    const mounts = Object.fromEntries(manifest.fs.mounts.map((m: Toml) => [m.path, m.uri ?? m.type]));
-    expect(mounts).toMatchObject({
-      '/lib': `file:${GRAMINE_RUNTIME}`,
-      [NODE]: `file:${NODE}`,
-      '/app': 'file:/app',
-      '/iexec_in': 'file:/iexec_in',
-      '/iexec_out': 'file:/iexec_out',
-      '/tmp': 'tmpfs',
-    });
+  it("preloads iExec's secret provisioning client and leaves the attestation to premain", () => {
+    expect(manifest.loader.env.LD_PRELOAD).toBe('/graphene/attestation/libsecret_prov_attest.so');
+    expect(manifest.loader.env.SECRET_PROVISION_CONSTRUCTOR).toBe('0');
+    expect(manifest.sgx.trusted_files.libsecretprovattest).toBe('file:/graphene/attestation/libsecret_prov_attest.so');
+    expect(manifest.sgx.allowed_files.manifest).toBe('file:/entrypoint.manifest.sgx');
   });
 
-  it('measures node and the bundle, and reads the task folders unprotected', () => {
-    expect(manifest.sgx.trusted_files).toEqual(expect.arrayContaining([`file:${NODE}`, 'file:/app/app.js', `file:${GRAMINE_LIBOS}`]));
-    expect(manifest.sgx.allowed_files).toEqual(expect.arrayContaining(['file:/iexec_in/', 'file:/iexec_out/']));
-    expect(manifest.sgx.trusted_files).not.toContain('file:/iexec_out/');
+  it("takes the command line from the worker (the task's args), its only insecure__ option", () => {
+    expect(manifest.loader.insecure__use_cmdline_argv).toBe(1);
+    expect(keys(manifest).filter((k) => k.includes('insecure__'))).toEqual(['loader.insecure__use_cmdline_argv']);
   });
 
-  it("sizes the enclave from tee.env, with DCAP attestation and the build's debug switch", () => {
-    expect(manifest.sgx).toMatchObject({
-      debug: debug === 'true',
-      remote_attestation: 'dcap',
-      enclave_size: tee.GRAMINE_ENCLAVE_SIZE,
-      max_threads: Number(tee.GRAMINE_MAX_THREADS),
-    });
-    expect(tee.GRAMINE_ENCLAVE_SIZE).toMatch(/^(1|2|4|8|16|32|64|128|256|512)[MG]$/); // Gramine wants a power of two
+  it('lets no IEXEC_* variable or secret in from the host: they come from secret provisioning', () => {
+    expect(Object.keys(manifest.loader.env).filter((name) => name.startsWith('IEXEC_'))).toEqual([]);
+    expect(keys(manifest).filter((k) => k.endsWith('passthrough') || k.includes('use_host_env'))).toEqual([]);
   });
 
-  it('has no insecure__ option', () => {
-    expect(keys(manifest).filter((k) => k.includes('insecure__'))).toEqual([]);
+  it("gives node the flags of tee.env's entrypoint", () => {
+    const [, ...words] = tee.APP_ENTRYPOINT.split(' ');
+    expect(manifest.loader.env.NODE_OPTIONS).toBe(words.filter((w) => w.startsWith('--')).join(' '));
   });
-});
 
-it('a production render says sgx.debug = false, a debug one true', () => {
-  expect((render('false') as Toml).sgx.debug).toBe(false);
-  expect((render('true') as Toml).sgx.debug).toBe(true);
+  it('sizes the enclave from tee.env', () => {
+    expect(manifest.sgx.enclave_size).toBe(tee.GRAMINE_ENCLAVE_SIZE);
+    expect(manifest.sgx.thread_num).toBe(Number(tee.GRAMINE_MAX_THREADS));
+    expect(tee.GRAMINE_ENCLAVE_SIZE).toMatch(/^(1|2|4|8|16|32|64|128|256|512)[MG]$/); // a power of two
+  });
+
+  it('measures node and the bundle where the image puts them, and reads the task folders unprotected', () => {
+    expect(manifest.sgx.trusted_files.node).toBe(`file:${copiedTo('/usr/local/bin/node')}`);
+    expect(manifest.sgx.trusted_files.app).toBe(`file:${copiedTo('/build/dist/app.js')}`);
+    expect(manifest.sgx.allowed_files).toMatchObject({ iexec_in: 'file:/iexec_in/', iexec_out: 'file:/iexec_out/' });
+    expect(Object.values(manifest.sgx.trusted_files)).not.toContain('file:/iexec_out/');
+  });
 });

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
+import { loadSdk } from '../helpers/iexec-sdk';
 
 const FINGERPRINT = 'ab'.repeat(32);
 
@@ -34,10 +35,15 @@ beforeAll(() => {
   keys = { good: make('good.pem', ['-3'], '3072'), short: make('short.pem', ['-3'], '2048'), e65537: make('e65537.pem', [], '3072') };
 }, 120_000);
 
-/** sconify.sh copied with tee.env and iexec.json into a fresh folder, run with the stub docker. */
+const SCONE_TARGETS = ['deploy/scone-debug/iexec.json', 'deploy/scone-production/iexec.json'];
+
+/** sconify.sh copied with tee.env and the SCONE targets' iexec.json into a fresh folder, run with the stub docker. */
 function sconify(args: string[], env: Record<string, string> = {}, { withDocker = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sconify-'));
-  for (const file of ['sconify.sh', 'tee.env', 'iexec.json']) copyFileSync(join(ROOT, file), join(dir, file));
+  for (const file of ['sconify.sh', 'tee.env', ...SCONE_TARGETS]) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    copyFileSync(join(ROOT, file), join(dir, file));
+  }
   const bin = join(dir, 'bin');
   execFileSync('mkdir', [bin]);
   if (withDocker) {
@@ -149,10 +155,14 @@ describe('sconify.sh', () => {
     expect(sconifyRun(calls)).toBeUndefined();
   });
 
-  it('writes mrenclave into iexec.json with the heap in bytes and the entrypoint', () => {
-    const { code, dir } = sconify(['--heap', '512M', '--update-iexec-json']);
+  it.each([
+    ['a debug enclave', 'deploy/scone-debug/iexec.json', () => []],
+    ['a production enclave', 'deploy/scone-production/iexec.json', () => ['--signer-key', keys.good]],
+  ])("writes %s's mrenclave into %s only, heap in bytes, as iExec's SDK 8 accepts it", async (_, target, extra) => {
+    const { code, dir, stdout } = sconify(['--heap', '512M', '--update-iexec-json', ...extra()]);
     expect(code).toBe(0);
-    const app = JSON.parse(readFileSync(join(dir, 'iexec.json'), 'utf8')).app;
+    expect(stdout).toContain(`${target} app.mrenclave updated`);
+    const app = JSON.parse(readFileSync(join(dir, target), 'utf8')).app;
     expect(app.mrenclave).toEqual({
       framework: 'SCONE',
       version: 'v5.9',
@@ -160,6 +170,9 @@ describe('sconify.sh', () => {
       heapSize: 512 * 1024 * 1024,
       fingerprint: FINGERPRINT,
     });
+    await expect((await loadSdk('v8')).validateApp(app)).resolves.toBeDefined();
+    const other = SCONE_TARGETS.find((file) => file !== target)!;
+    expect(readFileSync(join(dir, other), 'utf8')).toBe(readFileSync(join(ROOT, other), 'utf8'));
   });
 
   it('has --help', () => {
