@@ -1,22 +1,16 @@
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
 import { APPS } from './helpers/apps';
 import { runApp } from './helpers/run-app';
+import { mockNetwork } from './helpers/msw';
 
 const UPSTREAM = 'https://upstream.test';
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = mockNetwork();
 
 describe.each(APPS)('run, for $label', ({ app, standIn }) => {
   const secret = JSON.stringify(standIn.demoSecret(UPSTREAM));

@@ -1,17 +1,14 @@
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { counterService, hitCounter } from '../../src/app/counter';
 import { app } from '../../src/app';
 import { failureOf } from '../helpers/errors';
+import { mockNetwork } from '../helpers/msw';
 
 const ENDPOINT = 'https://counter.test';
 const hit = { endpoint: ENDPOINT, namespace: 'my-app', key: 'hits' };
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockNetwork();
 
 /** Answers hits on any counter of the namespace and records the requests. */
 function counter(answer: (key: string) => Response = () => HttpResponse.json({ value: 42 })) {

@@ -1,21 +1,15 @@
 import fc from 'fast-check';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { TASK_ERRORS } from '../../src/errors';
 import { runApp as runAnyApp } from '../helpers/run-app';
+import { mockNetwork } from '../helpers/msw';
 
 const EXIT_CODES: Record<string, number> = { ...TASK_ERRORS, ...app.errors };
 type ErrorCode = string;
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.restoreAllMocks();
-});
-afterAll(() => server.close());
+const server = mockNetwork();
 
 const runApp = async (secret: string) => {
   const { stdout, stderr, ...rest } = await runAnyApp(app, { IEXEC_APP_DEVELOPER_SECRET: secret });

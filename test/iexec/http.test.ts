@@ -1,19 +1,16 @@
 import { delay, http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
 import * as z from 'zod/mini';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineUpstream, requestJson, type HttpRequest } from '../../src/iexec/http';
 import { failureOf } from '../helpers/errors';
+import { mockNetwork } from '../helpers/msw';
 
 const URL_ = 'https://service.test/things/42';
 const service = defineUpstream('service', { unreachable: 30, timeout: 31, httpError: 32, badResponse: 33 }, { timeoutMs: 200, maxResponseBytes: 1024 });
 const Answer = z.object({ id: z.int() });
 const call = (request: Partial<HttpRequest> = {}) => requestJson(service, { url: URL_, ...request }, Answer, '{"id": <integer>}');
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockNetwork();
 
 /** Serves the given answers in turn and records what each request carried. */
 function serveInTurn(...answers: (() => Response | Promise<Response>)[]) {
