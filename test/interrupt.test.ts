@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCounter, type Counter } from '../tools/counter-server';
-import { installBundleAlone, workerEnvironment } from './helpers/worker';
+import { appCommand, installBundleAlone, workerEnvironment } from './helpers/worker';
 
 let counter: Counter;
 let appDir: string;
@@ -46,7 +46,7 @@ const FILE_CALLS = 'openat,write,close,rename,unlink';
 
 /** node app.js, under strace with delayed file calls on the output files when strace is there. */
 function command(out: string): [string, string[]] {
-  const app = [process.execPath, join(appDir, 'app.js')];
+  const app = appCommand(appDir);
   if (!HAS_STRACE) return [app[0]!, app.slice(1)];
   const paths = OUTPUT_FILES.flatMap((file) => ['-P', join(out, file)]);
   return ['strace', ['-f', '-qq', '-o', '/dev/null', ...paths, '-e', `trace=${FILE_CALLS}`, '-e', `inject=${FILE_CALLS}:delay_enter=4000`, ...app]];

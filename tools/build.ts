@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${ROOT}dist/app.js`;
+/** tools/code-cache.ts as one script that needs only node: the image build runs it in its final stage. */
+export const CODE_CACHE_TOOL = `${ROOT}dist/code-cache.cjs`;
 /** Every enclave start reads and compiles the whole bundle: CI fails past this size. */
 export const BUNDLE_BUDGET_BYTES = 120 * 1024;
 
@@ -61,8 +63,36 @@ const TRIMS: Trim[] = [
   },
   {
     module: /node_modules\/axios\/lib\/adapters\/http\.js$/,
-    why: 'node:http2 and node:https (the TLS stack) load on first use: never for HTTP/1.1, only for https URLs',
-    replace: [lazyBuiltin('http2'), lazyBuiltin('https')],
+    why: 'node:http2, node:https (the TLS stack) and node:zlib load on first use: never for HTTP/1.1, only for https URLs, only for a compressed answer (flush options are read when a stream is made)',
+    replace: [
+      lazyBuiltin('http2'),
+      lazyBuiltin('https'),
+      lazyBuiltin('zlib'),
+      ...[['zlibOptions', 'Z_SYNC_FLUSH'], ['brotliOptions', 'BROTLI_OPERATION_FLUSH'], ['zstdOptions', 'ZSTD_e_flush']].map(
+        ([name, constant]): [string, string] => [
+          `const ${name} = {\n  flush: zlib.constants.${constant},\n  finishFlush: zlib.constants.${constant},\n};`,
+          `const ${name} = { get flush() { return zlib.constants.${constant}; }, get finishFlush() { return zlib.constants.${constant}; } };`,
+        ],
+      ),
+      // Every Node this app supports (>= 20.19) has brotli; zstd is not advertised (absent before Node 22.15).
+      ['const isBrotliSupported = utils.isFunction(zlib.createBrotliDecompress);', 'const isBrotliSupported = true;'],
+      ['const isZstdSupported = utils.isFunction(zlib.createZstdDecompress);', 'const isZstdSupported = false;'],
+    ],
+  },
+  {
+    module: /node_modules\/axios\/lib\/platform\/node\/index\.js$/,
+    why: 'node:crypto (14 internal modules) loads on first use: only multipart boundaries need random bytes',
+    replace: [lazyBuiltin('crypto')],
+  },
+  {
+    module: /node_modules\/axios\/lib\/core\/dispatchRequest\.js$/,
+    why: "reading the global performance loads perf_hooks (8 modules) for a request duration the app never reads; process.hrtime is as monotonic",
+    replace: [
+      [
+        "typeof performance !== 'undefined' && utils.isFunction(performance.now)\n    ? () => performance.now()\n    : Date.now",
+        '() => Number(process.hrtime.bigint()) / 1e6',
+      ],
+    ],
   },
   {
     module: /node_modules\/axios\/lib\/helpers\/Http2Sessions\.js$/,
@@ -108,6 +138,18 @@ export async function buildBundle(): Promise<Metafile> {
     plugins: [trimUnusedCode],
     logLevel: 'warning',
   });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['tools/code-cache.ts'],
+    outfile: CODE_CACHE_TOOL,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // The command-line blocks of the modules it imports (`argv[1] === import.meta.filename`) stay off.
+    define: { 'import.meta.filename': 'undefined' },
+    logLevel: 'warning',
+  });
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
   // Alone in /app there is no package.json at all, and CommonJS is Node's default.
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');
@@ -116,12 +158,13 @@ export async function buildBundle(): Promise<Metafile> {
 
 /** True when dist/app.js is missing or older than what it is built from. */
 export function isBundleStale(): boolean {
-  if (!existsSync(BUNDLE)) return true;
+  if (!existsSync(BUNDLE) || !existsSync(CODE_CACHE_TOOL)) return true;
   const built = statSync(BUNDLE).mtimeMs;
   const sources = [
     ...readdirSync(`${ROOT}src`, { recursive: true, encoding: 'utf8' }).map((file) => `${ROOT}src/${file}`),
     `${ROOT}package-lock.json`,
     import.meta.filename,
+    `${ROOT}tools/code-cache.ts`,
   ];
   return sources.some((file) => statSync(file).mtimeMs > built);
 }

@@ -83,7 +83,8 @@ if (process.argv[1] === import.meta.filename) {
   if (values.help) {
     console.log('Usage: npm run counter [-- --port N]\nServes GET /hit/<ns>/<key> and /get/<ns>/<key> on 127.0.0.1 until Ctrl-C.');
   } else {
-    const counter = await startCounter(Number(values.port));
-    console.log(`counter listening on ${counter.url} (GET /hit/<namespace>/<key>, /get/<namespace>/<key>); Ctrl-C stops it`);
+    void startCounter(Number(values.port)).then((counter) =>
+      console.log(`counter listening on ${counter.url} (GET /hit/<namespace>/<key>, /get/<namespace>/<key>); Ctrl-C stops it`),
+    );
   }
 }

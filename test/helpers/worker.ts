@@ -1,16 +1,19 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE } from '../../tools/build';
+import { entrypointFlags, installImageApp } from '../../tools/image-app';
 import { workerVariables } from '../../tools/local';
 
-/** The bundle copied alone into an empty folder, as the images hold it in /app. */
+/** The app alone in an empty folder as the images hold it in /app: with this node's code cache. */
 export function installBundleAlone(): string {
-  const appDir = mkdtempSync(join(tmpdir(), 'app-'));
-  copyFileSync(BUNDLE, join(appDir, 'app.js'));
-  return appDir;
+  return installImageApp().dir;
 }
+
+/** The image's command for the app in appDir (tee.env's entrypoint flags), before `nodeArgs`. */
+const ENTRYPOINT_FLAGS = entrypointFlags();
+export const appCommand = (appDir: string, nodeArgs: string[] = []): [string, ...string[]] =>
+  [process.execPath, ...ENTRYPOINT_FLAGS, ...nodeArgs, join(appDir, 'app.js')];
 
 /** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
 export function workerEnvironment(secret: string | undefined): { env: NodeJS.ProcessEnv; out: string } {
@@ -29,10 +32,11 @@ export interface ChildRun {
   files: Record<string, string>;
 }
 
-/** Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
+/** Runs `node <entrypoint flags> [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
+    const [node, ...args] = appCommand(appDir, options.nodeArgs);
+    const child = spawn(node, args, {
       cwd: appDir,
       env,
       uid: options.uid,

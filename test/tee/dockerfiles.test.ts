@@ -23,12 +23,22 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
     const build = stages.find((s) => s.name === 'build')!;
     expect(words(build, 'RUN')).toEqual([['npm', 'ci', '--no-audit', '--no-fund'], ['npm', 'run', 'build', '--', '--quiet']]);
     const copied = words(build, 'COPY').flatMap((w) => w.slice(0, -1));
-    expect(copied).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tools/build.ts', 'src/']);
+    expect(copied).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tools/build.ts', 'tools/code-cache.ts', 'tools/code-cache-probe.ts', 'tools/counter-server.ts', 'src/']);
     for (const path of copied) expect(existsSync(join(ROOT, path)), path).toBe(true);
   });
 
   it('builds the final stage for linux/amd64 (SGX workers)', () => {
     expect(stages.at(-1)!.platform).toBe('linux/amd64');
+  });
+
+  it("makes /app/app.js in the final stage with the final node and the entrypoint's flags (a code cache is valid only for them)", () => {
+    const final = stages.at(-1)!;
+    const [make] = final.instructions.filter((i) => i.getKeyword() === 'RUN' && i.getTextContent().includes('code-cache.cjs'));
+    const [node, ...flagsAndApp] = teeEnv().APP_ENTRYPOINT.split(' ');
+    const command = execForm(make!);
+    expect(command.slice(1)).toEqual([...flagsAndApp.slice(0, -1), '/build/dist/code-cache.cjs', '/build/dist/app.js', flagsAndApp.at(-1)]);
+    expect(command[0]!.endsWith(`/${node}`) || command[0] === node).toBe(true);
+    expect(flags(final, 'RUN')[words(final, 'RUN').findIndex((w) => w.join(' ').includes('code-cache.cjs'))]).toEqual(['--mount=type=bind,from=build,source=/build/dist,target=/build/dist']);
   });
 
   it('never copies a key into an image', () => {
@@ -49,11 +59,8 @@ describe('Dockerfile.scone', () => {
     expect(final.tag).toMatch(/^22\.\d+\.\d+-alpine3\.21$/);
   });
 
-  it('copies only the bundle into /app', () => {
-    const copies = final.instructions.filter((i) => i.getKeyword() === 'COPY');
-    expect(copies.map((c) => c.getArguments().map((a) => a.getValue()))).toEqual([['/build/dist/app.js', '/app/app.js']]);
-    expect(flags(final, 'COPY')).toEqual([['--from=build']]);
-    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['COPY', 'ENTRYPOINT', 'CMD']);
+  it('holds only app.js, made from the bundle in the build stage (nothing copied)', () => {
+    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['RUN', 'ENTRYPOINT', 'CMD']);
   });
 
   it("runs tee.env's entrypoint in exec form, with nothing appended", () => {
@@ -69,25 +76,24 @@ describe('Dockerfile.gramine', () => {
   const final = stages.at(-1)!;
   const runs = final.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent());
 
-  it('ends on a pinned Gramine image with Node, the bundle, the template and tee.env', () => {
+  it('ends on a pinned Gramine image with Node, the template and tee.env', () => {
     expect(final.image).toBe('gramineproject/gramine');
     expect(words(final, 'COPY')).toEqual([
       ['/usr/local/bin/node', '/usr/local/bin/node'],
-      ['/build/dist/app.js', '/app/app.js'],
       ['gramine.manifest.template', 'tee.env', '/gramine/'],
     ]);
   });
 
   it('renders the manifest with tee.env and the debug switch', () => {
-    expect(runs[0]).toContain('. ./tee.env');
-    expect(runs[0]).toMatch(/gramine-manifest .*-Ddebug="\$SGX_DEBUG" .*-Denclave_size="\$GRAMINE_ENCLAVE_SIZE" .*-Dmax_threads="\$GRAMINE_MAX_THREADS"/s);
+    expect(runs[1]).toContain('. ./tee.env');
+    expect(runs[1]).toMatch(/gramine-manifest .*-Ddebug="\$SGX_DEBUG" .*-Denclave_size="\$GRAMINE_ENCLAVE_SIZE" .*-Dmax_threads="\$GRAMINE_MAX_THREADS"/s);
     const debugArg = final.instructions.find((i) => i.getKeyword() === 'ARG')!;
     expect(debugArg.getArgumentsContent()).toBe('SGX_DEBUG=true');
   });
 
   it('signs with the BuildKit secret, or a throwaway key only in debug, and prints MRENCLAVE', () => {
-    const sign = runs[1]!;
-    expect(flags(final, 'RUN')[1]).toEqual(['--mount=type=secret,id=enclave-key,required=false']);
+    const sign = runs[2]!;
+    expect(flags(final, 'RUN')[2]).toEqual(['--mount=type=secret,id=enclave-key,required=false']);
     expect(sign).toContain('gramine-sgx-sign --manifest node.manifest --output node.manifest.sgx --key "$key"');
     expect(sign).toMatch(/elif \[ "\$SGX_DEBUG" = true \]; then key=\/tmp\/debug-key\.pem; gramine-sgx-gen-private-key/);
     expect(sign).toMatch(/else echo "SGX_DEBUG=false needs the key/);

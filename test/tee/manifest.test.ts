@@ -38,7 +38,8 @@ describe.each(['true', 'false'] as const)('gramine.manifest.template rendered wi
     expect(iexec).toEqual(variablesTheAppReads());
     expect(variablesTheAppReads()).toEqual(['IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_OUT']);
     for (const name of iexec) expect(manifest.loader.env[name]).toEqual({ passthrough: true });
-    expect(Object.keys(manifest.loader.env).sort()).toEqual(['IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_OUT', 'LD_LIBRARY_PATH']);
+    expect(Object.keys(manifest.loader.env).sort()).toEqual(['IEXEC_APP_DEVELOPER_SECRET', 'IEXEC_OUT', 'LD_LIBRARY_PATH', 'MALLOC_ARENA_MAX']);
+    expect(manifest.loader.env.MALLOC_ARENA_MAX).toBe('1');
   });
 
   it('mounts the libraries, node, /app and the task folders', () => {
