@@ -4,67 +4,44 @@
  *
  * An SGX enclave must hold every page the app maps, not only those it touches, so the figure
  * that matters is the peak virtual size; the resident peak is shown for comparison.
- * - SCONE (Alpine, musl): the anonymous mappings, measured with MALLOC_ARENA_MAX=1 because musl
- *   has no per-thread malloc arenas, whereas glibc reserves 64 MiB for each.
- * - Gramine (glibc): everything mapped, the node binary and libraries included.
+ * Measured with MALLOC_ARENA_MAX=1: musl (SCONE) has one malloc arena, and the Gramine manifest
+ * sets it for glibc, which otherwise reserves 64 MiB for each thread that allocates.
+ * - SCONE: the anonymous mappings (the heap sconify gives the enclave).
+ * - Gramine: everything mapped, the node binary and libraries included.
  */
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE, buildBundle, isBundleStale } from './build';
+import { buildBundle, isBundleStale } from './build';
 import { parseOptions } from './cli';
 import { startCounter, type Counter } from './counter-server';
+import { measureFootprint, type Footprint } from './footprint';
+import { installImageApp, type ImageApp } from './image-app';
+import { imageNode } from './image-node';
 import { readTeeEnv } from './tee-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 
-Runs the bundle as the image does (node --disable-wasm-trap-handler /app/app.js) against the
-embedded counter, reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
+Runs the app as the image does (tee.env's APP_ENTRYPOINT, app.js with its code cache, on the
+image's Node release) against the embedded counter named localhost (a name lookup, as most
+endpoints need), reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
 GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).`;
 
 const MARGIN = 1.25;
 // Gramine runs a few threads of its own (IPC, async events, TLS handshake helper) besides the app's.
 const GRAMINE_OWN_THREADS = 4;
 
-// Preloaded into the measured process: at exit, reads its own peaks from /proc.
-const PROBE = `process.on('exit', () => {
-  const fs = require('node:fs');
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const field = (name) => Number(new RegExp('^' + name + ':\\\\s+(\\\\d+)', 'm').exec(status)[1]);
-  let fileBackedKb = 0;
-  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\\n')) {
-    const [range, , , , inode] = line.split(/\\s+/);
-    const [start, end] = range.split('-').map((x) => BigInt('0x' + x));
-    if (inode !== '0') fileBackedKb += Number((end - start) / 1024n);
-  }
-  fs.writeFileSync(process.env.MEMORY_PROBE_OUT, JSON.stringify({
-    vmPeakKb: field('VmPeak'), vmHwmKb: field('VmHWM'), threads: field('Threads'), fileBackedKb,
-  }));
-});`;
-
-interface Reading {
-  vmPeakKb: number;
-  vmHwmKb: number;
-  threads: number;
-  fileBackedKb: number;
-}
-
-async function measure(appDir: string, probe: string, counter: Counter, run: number, extraEnv: NodeJS.ProcessEnv): Promise<Reading> {
+/** One task of the app as the image runs it, against the counter named by host name (a lookup, as most endpoints). */
+function measure(app: ImageApp, counter: Counter, run: number): Promise<Footprint> {
   const out = mkdtempSync(join(tmpdir(), 'memory-out-'));
-  const result = join(out, '..', `${out.split('/').pop()}.json`);
+  const endpoint = counter.url.replace('127.0.0.1', 'localhost');
   const env = {
     PATH: process.env.PATH,
     IEXEC_OUT: out,
-    IEXEC_APP_DEVELOPER_SECRET: JSON.stringify({ endpoint: counter.url, namespace: 'memory-run', key: `run-${run}` }),
-    MEMORY_PROBE_OUT: result,
-    ...extraEnv,
+    IEXEC_APP_DEVELOPER_SECRET: JSON.stringify({ endpoint, namespace: 'memory-run', key: `run-${run}` }),
+    MALLOC_ARENA_MAX: '1',
   };
-  const code = await new Promise<number | null>((resolve) => {
-    spawn(process.execPath, ['--require', probe, '--disable-wasm-trap-handler', join(appDir, 'app.js')], { cwd: appDir, env, stdio: 'ignore' }).on('close', resolve);
-  });
-  if (code !== 0) throw new Error(`the app failed (exit ${code})`);
-  return JSON.parse(readFileSync(result, 'utf8')) as Reading;
+  return measureFootprint(app.node, app.args, app.dir, env).finally(() => rmSync(out, { recursive: true, force: true }));
 }
 
 const MiB = 1024;
@@ -85,24 +62,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const runs = Number(values.runs);
   if (isBundleStale()) await buildBundle();
-  const appDir = mkdtempSync(join(tmpdir(), 'memory-app-'));
-  copyFileSync(BUNDLE, join(appDir, 'app.js'));
-  const probe = join(mkdtempSync(join(tmpdir(), 'memory-probe-')), 'probe.cjs');
-  writeFileSync(probe, PROBE);
+  const app = installImageApp(imageNode());
 
   const counter = await startCounter();
   try {
-    const glibc: Reading[] = [];
-    const singleArena: Reading[] = [];
-    for (let i = 0; i < runs; i++) {
-      glibc.push(await measure(appDir, probe, counter, i, {}));
-      singleArena.push(await measure(appDir, probe, counter, i, { MALLOC_ARENA_MAX: '1' }));
-    }
-    const max = (readings: Reading[], pick: (r: Reading) => number) => Math.max(...readings.map(pick));
-    const peakVirtual = max(glibc, (r) => r.vmPeakKb);
-    const peakResident = max(glibc, (r) => r.vmHwmKb);
+    const singleArena: Footprint[] = [];
+    for (let i = 0; i < runs; i++) singleArena.push(await measure(app, counter, i));
+    const max = (readings: Footprint[], pick: (r: Footprint) => number) => Math.max(...readings.map(pick));
+    const peakVirtual = max(singleArena, (r) => r.vmPeakKb);
+    const peakResident = max(singleArena, (r) => r.vmHwmKb);
     const anonymousVirtual = max(singleArena, (r) => r.vmPeakKb - r.fileBackedKb);
-    const threads = max(glibc, (r) => r.threads);
+    const threads = max(singleArena, (r) => r.threads);
 
     const advice = {
       SCONE_HEAP: asSize(anonymousVirtual * MARGIN),
@@ -111,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const current: Record<string, string> = readTeeEnv();
     const mib = (kb: number) => `${(kb / MiB).toFixed(0)} MiB`;
-    console.log(`${runs} runs of dist/app.js (${process.version}, ${process.arch}):
+    console.log(`${runs} runs of the image's app.js (${app.node} ${app.args.slice(0, -1).join(' ')}):
   peak virtual size           ${mib(peakVirtual)}   (what a Gramine enclave must hold)
   anonymous, one malloc arena ${mib(anonymousVirtual)}   (what the SCONE heap must hold; musl has one arena)
   peak resident               ${mib(peakResident)}   (pages actually touched)
