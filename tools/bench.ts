@@ -82,9 +82,9 @@ async function prepare(): Promise<[BenchNode, [Variant, Variant, Variant]][]> {
   ]]);
 }
 
-function taskEnv(counter: Counter, round: number, id: string): { env: NodeJS.ProcessEnv; out: string } {
+function taskEnv(counter: Counter, round: number, id: string, endpoint = counter.url): { env: NodeJS.ProcessEnv; out: string } {
   const out = mkdtempSync(join(tmpdir(), 'bench-out-'));
-  const secret = JSON.stringify({ endpoint: counter.url, namespace: 'bench-run', key: `${id}-${round}` });
+  const secret = JSON.stringify({ endpoint, namespace: 'bench-run', key: `${id}-${round}` });
   return { out, env: { PATH: process.env.PATH, IEXEC_OUT: out, IEXEC_APP_DEVELOPER_SECRET: secret } };
 }
 
@@ -165,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
 
     const results = groups.map(([node, [va, vb, vc]]) => {
       const summary = [va, vb, vc].map((v) => {
-        const s = samples.get(v)!;
+        const [s, footprint] = [measured(samples, v), measured(footprints, v)];
         const wall = s.map((x) => x.wallMs);
         const rss = s.map((x) => x.maxRssKb).filter((x): x is number => x !== undefined);
         return {
@@ -175,15 +175,15 @@ export async function main(argv: string[]): Promise<number> {
           wallP25Ms: quantile(wall, 0.25),
           wallP75Ms: quantile(wall, 0.75),
           maxRssMedianKb: rss.length > 0 ? quantile(rss, 0.5) : undefined,
-          threads: footprints.get(v)!.threads,
-          vmPeakMiB: footprints.get(v)!.vmPeakKb / 1024,
+          threads: footprint.threads,
+          vmPeakMiB: footprint.vmPeakKb / 1024,
           filesOpenedUnderApp: files.get(v)?.count,
           codeBytesRead: files.get(v)?.bytes,
         };
       });
       const [a] = summary as [(typeof summary)[number]];
       // Paired: each round's A against the B and C run next to it, under the same machine load.
-      const [sa, sb, sc] = [va, vb, vc].map((v) => samples.get(v)!) as [Sample[], Sample[], Sample[]];
+      const [sa, sb, sc] = [measured(samples, va), measured(samples, vb), measured(samples, vc)];
       const pairedMedian = (x: Sample[], y: Sample[], pick: (s: Sample) => number | undefined) => {
         const ratios = x.map((s, i) => (pick(s) ?? NaN) / (pick(y[i] ?? s) ?? NaN)).filter((r) => Number.isFinite(r));
         return ratios.length > 0 ? quantile(ratios, 0.5) : undefined;
@@ -194,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
         memoryAB: pairedMedian(sa, sb, (s) => s.maxRssKb),
         memoryAC: pairedMedian(sa, sc, (s) => s.maxRssKb),
       };
-      const imageAppBytes = statSync(va.args.at(-1)!).size;
+      const imageAppBytes = statSync(join(va.appDir, 'app.js')).size;
 
       console.log(`\n### ${node.label}\n`);
       console.log('| | what | wall median (p25–p75) | peak RSS median | threads | peak virtual | files opened under the app folder | code bytes read |');
@@ -237,13 +237,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+function measured<T>(of: Map<Variant, T>, variant: Variant): T {
+  const value = of.get(variant);
+  if (value === undefined) throw new Error(`no measurement for ${variant.id}`);
+  return value;
+}
+
 /** Threads and peak virtual size of one run, endpoint named `localhost` (a lookup), one malloc arena as in the enclaves. */
 async function footprintOf(variant: Variant, counter: Counter): Promise<Footprint> {
-  const { env, out } = taskEnv(counter, 0, `${variant.id}-footprint`);
-  const secret = JSON.parse(env.IEXEC_APP_DEVELOPER_SECRET!) as { endpoint: string };
-  secret.endpoint = secret.endpoint.replace('127.0.0.1', 'localhost');
+  const { env, out } = taskEnv(counter, 0, `${variant.id}-footprint`, counter.url.replace('127.0.0.1', 'localhost'));
   try {
-    return await measureFootprint(variant.node, variant.args, variant.appDir, { ...env, IEXEC_APP_DEVELOPER_SECRET: JSON.stringify(secret), MALLOC_ARENA_MAX: '1' });
+    return await measureFootprint(variant.node, variant.args, variant.appDir, { ...env, MALLOC_ARENA_MAX: '1' });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
