@@ -1,6 +1,10 @@
 import { app } from './app';
 import { reportFailure, run } from './main';
 
+// One libuv worker thread, not four: an enclave pays for every thread, and this app's only
+// threadpool work is one name lookup. libuv reads this when the pool first starts (a lookup).
+process.env.UV_THREADPOOL_SIZE = '1';
+
 // Last resort: whatever escapes run() ends the process as Node would, but reported like any
 // failure rather than printed as it is (an error can quote the secret).
 const crash = (error: unknown): never => process.exit(reportFailure(error, process.env));

@@ -25,7 +25,7 @@ describe.each(APPS)('the bundle of $label', ({ standIn, app, target }) => {
   let appDir: string;
   beforeAll(async () => {
     upstream = await serveStandIn(standIn.create());
-    appDir = installBundleAlone(target.outfile);
+    appDir = installBundleAlone(target);
   });
   afterAll(() => upstream.close());
   const demoSecret = () => JSON.stringify(standIn.demoSecret(upstream.url));
@@ -107,7 +107,7 @@ describe('the task context reaches the app through the plumbing (the second app 
   let appDir: string;
   beforeAll(async () => {
     upstream = await serveStandIn(QUOTE_APP.standIn.create());
-    appDir = installBundleAlone(QUOTE_APP.target.outfile);
+    appDir = installBundleAlone(QUOTE_APP.target);
   });
   afterAll(() => upstream.close());
 

@@ -162,7 +162,7 @@ async function runCase(appDir: string, app: AppUnderTest, faults: Fault[]): Prom
 
 describe.each(APPS.map((app, i) => ({ ...app, cases: Number(process.env.FAULT_CASES ?? (i === 0 ? 200 : 60)) })))('the bundle of $label under generated faults', (app) => {
   it(`keeps its promises on ${app.cases} generated cases (seed ${SEED})`, async () => {
-    const appDir = installBundleAlone(app.target.outfile);
+    const appDir = installBundleAlone(app.target);
     const cases = fc.sample(caseArb, { numRuns: app.cases, seed: SEED });
     const failures: string[] = [];
     let next = 0;

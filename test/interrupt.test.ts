@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
 import { EXAMPLE_APP } from './helpers/apps';
-import { installBundleAlone, workerEnvironment } from './helpers/worker';
+import { appCommand, installBundleAlone, workerEnvironment } from './helpers/worker';
 
 const { standIn } = EXAMPLE_APP;
 let upstream: StandInServer;
@@ -49,7 +49,7 @@ const FILE_CALLS = 'openat,write,close,rename,unlink';
 
 /** node app.js, under strace with delayed file calls on the output files when strace is there. */
 function command(out: string): [string, string[]] {
-  const app = [process.execPath, join(appDir, 'app.js'), ...standIn.demoArgs];
+  const app = [...appCommand(appDir), ...standIn.demoArgs];
   if (!HAS_STRACE) return [app[0]!, app.slice(1)];
   const paths = OUTPUT_FILES.flatMap((file) => ['-P', join(out, file)]);
   return ['strace', ['-f', '-qq', '-o', '/dev/null', ...paths, '-e', `trace=${FILE_CALLS}`, '-e', `inject=${FILE_CALLS}:delay_enter=4000`, ...app]];

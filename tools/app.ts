@@ -16,7 +16,8 @@ export interface AppUnderWork {
 /** Where an app's contract lives and where its bundle goes (dist/app.js for src/app). */
 export function targetOf(appDir: string): BundleTarget {
   const dir = resolve(ROOT, appDir);
-  return dir === DEFAULT_TARGET.appDir ? DEFAULT_TARGET : { appDir: dir, outfile: join(ROOT, 'dist', basename(dir), 'app.js') };
+  const out = join(ROOT, 'dist', basename(dir));
+  return dir === DEFAULT_TARGET.appDir ? DEFAULT_TARGET : { appDir: dir, outfile: join(out, 'app.js'), codeCacheTool: join(out, 'code-cache.cjs') };
 }
 
 export async function loadApp(appDir = process.env.TEMPLATE_APP ?? DEFAULT_TARGET.appDir): Promise<AppUnderWork> {

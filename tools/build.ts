@@ -5,7 +5,7 @@
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions } from './cli';
 
@@ -26,8 +26,10 @@ Bundles src/ into dist/app.js and prints its size by package.
 export interface BundleTarget {
   appDir: string;
   outfile: string;
+  /** tools/code-cache.ts for this app, as one script that needs only node: the image build runs it in its final stage. */
+  codeCacheTool: string;
 }
-export const DEFAULT_TARGET: BundleTarget = { appDir: DEFAULT_APP_DIR, outfile: BUNDLE };
+export const DEFAULT_TARGET: BundleTarget = { appDir: DEFAULT_APP_DIR, outfile: BUNDLE, codeCacheTool: `${ROOT}dist/code-cache.cjs` };
 
 /**
  * Code the app never runs, kept out of the bundle because every byte and every module loaded is
@@ -77,8 +79,36 @@ const TRIMS: Trim[] = [
   },
   {
     module: /node_modules\/axios\/lib\/adapters\/http\.js$/,
-    why: 'node:http2 and node:https (the TLS stack) load on first use: never for HTTP/1.1, only for https URLs',
-    replace: [lazyBuiltin('http2'), lazyBuiltin('https')],
+    why: 'node:http2, node:https (the TLS stack) and node:zlib load on first use: never for HTTP/1.1, only for https URLs, only for a compressed answer (flush options are read when a stream is made)',
+    replace: [
+      lazyBuiltin('http2'),
+      lazyBuiltin('https'),
+      lazyBuiltin('zlib'),
+      ...[['zlibOptions', 'Z_SYNC_FLUSH'], ['brotliOptions', 'BROTLI_OPERATION_FLUSH'], ['zstdOptions', 'ZSTD_e_flush']].map(
+        ([name, constant]): [string, string] => [
+          `const ${name} = {\n  flush: zlib.constants.${constant},\n  finishFlush: zlib.constants.${constant},\n};`,
+          `const ${name} = { get flush() { return zlib.constants.${constant}; }, get finishFlush() { return zlib.constants.${constant}; } };`,
+        ],
+      ),
+      // Every Node this app supports (>= 20.19) has brotli; zstd is not advertised (absent before Node 22.15).
+      ['const isBrotliSupported = utils.isFunction(zlib.createBrotliDecompress);', 'const isBrotliSupported = true;'],
+      ['const isZstdSupported = utils.isFunction(zlib.createZstdDecompress);', 'const isZstdSupported = false;'],
+    ],
+  },
+  {
+    module: /node_modules\/axios\/lib\/platform\/node\/index\.js$/,
+    why: 'node:crypto (14 internal modules) loads on first use: only multipart boundaries need random bytes',
+    replace: [lazyBuiltin('crypto')],
+  },
+  {
+    module: /node_modules\/axios\/lib\/core\/dispatchRequest\.js$/,
+    why: "reading the global performance loads perf_hooks (8 modules) for a request duration the app never reads; process.hrtime is as monotonic",
+    replace: [
+      [
+        "typeof performance !== 'undefined' && utils.isFunction(performance.now)\n    ? () => performance.now()\n    : Date.now",
+        '() => Number(process.hrtime.bigint()) / 1e6',
+      ],
+    ],
   },
   {
     module: /node_modules\/axios\/lib\/helpers\/Http2Sessions\.js$/,
@@ -110,17 +140,25 @@ const trimUnusedCode: Plugin = {
   },
 };
 
-/** src/index.ts imports the app's contract as './app': another app folder takes its place (the tests' second app). */
+/**
+ * src/index.ts imports the app's contract (src/app), tools/code-cache.ts its stand-in
+ * (src/app/stand-in): another app folder takes their place (the tests' second app).
+ */
 const appAt = (appDir: string): Plugin => ({
   name: 'app-contract',
   setup(build) {
-    build.onResolve({ filter: /^\.\/app$/ }, ({ importer }) =>
-      importer === join(ROOT, 'src', 'index.ts') ? { path: join(appDir, 'index.ts') } : undefined,
-    );
+    const modules = new Map([
+      [join(ROOT, 'src', 'app'), join(appDir, 'index.ts')],
+      [join(ROOT, 'src', 'app', 'stand-in'), join(appDir, 'stand-in.ts')],
+    ]);
+    build.onResolve({ filter: /app(\/stand-in)?$/ }, ({ path, importer }) => {
+      const module = modules.get(resolve(dirname(importer), path));
+      return module === undefined ? undefined : { path: module };
+    });
   },
 });
 
-export async function buildBundle({ appDir, outfile }: BundleTarget = DEFAULT_TARGET): Promise<Metafile> {
+export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarget = DEFAULT_TARGET): Promise<Metafile> {
   const { metafile } = await build({
     absWorkingDir: ROOT,
     entryPoints: ['src/index.ts'],
@@ -134,6 +172,19 @@ export async function buildBundle({ appDir, outfile }: BundleTarget = DEFAULT_TA
     plugins: [appAt(appDir), trimUnusedCode],
     logLevel: 'warning',
   });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['tools/code-cache.ts'],
+    outfile: codeCacheTool,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    // The command-line blocks of the modules it imports (`argv[1] === import.meta.filename`) stay off.
+    define: { 'import.meta.filename': 'undefined' },
+    plugins: [appAt(appDir)],
+    logLevel: 'warning',
+  });
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
   // Alone in /app there is no package.json at all, and CommonJS is Node's default.
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');
@@ -141,8 +192,8 @@ export async function buildBundle({ appDir, outfile }: BundleTarget = DEFAULT_TA
 }
 
 /** True when the bundle is missing or older than what it is built from. */
-export function isBundleStale({ appDir, outfile }: BundleTarget = DEFAULT_TARGET): boolean {
-  if (!existsSync(outfile)) return true;
+export function isBundleStale({ appDir, outfile, codeCacheTool }: BundleTarget = DEFAULT_TARGET): boolean {
+  if (!existsSync(outfile) || !existsSync(codeCacheTool)) return true;
   const built = statSync(outfile).mtimeMs;
   const filesOf = (dir: string) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file));
   const sources = [
@@ -150,6 +201,7 @@ export function isBundleStale({ appDir, outfile }: BundleTarget = DEFAULT_TARGET
     ...(relative(join(ROOT, 'src'), appDir).startsWith('..') ? filesOf(appDir) : []),
     `${ROOT}package-lock.json`,
     import.meta.filename,
+    `${ROOT}tools/code-cache.ts`,
   ];
   return sources.some((file) => statSync(file).mtimeMs > built);
 }

@@ -4,64 +4,41 @@
  *
  * An SGX enclave must hold every page the app maps, not only those it touches, so the figure
  * that matters is the peak virtual size; the resident peak is shown for comparison.
- * - SCONE (Alpine, musl): the anonymous mappings, measured with MALLOC_ARENA_MAX=1 because musl
- *   has no per-thread malloc arenas, whereas glibc reserves 64 MiB for each.
- * - Gramine (glibc): everything mapped, the node binary and libraries included.
+ * Measured with MALLOC_ARENA_MAX=1: musl (SCONE) has one malloc arena, and the Gramine manifest
+ * sets it for glibc, which otherwise reserves 64 MiB for each thread that allocates.
+ * - SCONE: the anonymous mappings (the heap sconify gives the enclave).
+ * - Gramine: everything mapped, the node binary and libraries included.
  */
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApp, type AppUnderWork } from './app';
 import { buildBundle, isBundleStale } from './build';
 import { parseOptions } from './cli';
+import { measureFootprint, type Footprint } from './footprint';
+import { installImageApp, type ImageApp } from './image-app';
+import { imageNode } from './image-node';
 import { serveStandIn, type StandInServer } from './stand-in-server';
 import { readTeeEnv } from './tee-env';
 import { taskFolders, workerVariables } from './worker-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 
-Runs the bundle as the image does (node --disable-wasm-trap-handler /app/app.js) against the
-app's stand-in upstream, reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
+Runs the app as the image does (tee.env's APP_ENTRYPOINT, app.js with its code cache, on the
+image's Node release) with the demo's secret and arguments, against the stand-in of its upstream
+named localhost (a name lookup, as most endpoints need), reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
 GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).`;
 
 const MARGIN = 1.25;
 // Gramine runs a few threads of its own (IPC, async events, TLS handshake helper) besides the app's.
 const GRAMINE_OWN_THREADS = 4;
 
-// Preloaded into the measured process: at exit, reads its own peaks from /proc.
-const PROBE = `process.on('exit', () => {
-  const fs = require('node:fs');
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
-  const field = (name) => Number(new RegExp('^' + name + ':\\\\s+(\\\\d+)', 'm').exec(status)[1]);
-  let fileBackedKb = 0;
-  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\\n')) {
-    const [range, , , , inode] = line.split(/\\s+/);
-    const [start, end] = range.split('-').map((x) => BigInt('0x' + x));
-    if (inode !== '0') fileBackedKb += Number((end - start) / 1024n);
-  }
-  fs.writeFileSync(process.env.MEMORY_PROBE_OUT, JSON.stringify({
-    vmPeakKb: field('VmPeak'), vmHwmKb: field('VmHWM'), threads: field('Threads'), fileBackedKb,
-  }));
-});`;
-
-interface Reading {
-  vmPeakKb: number;
-  vmHwmKb: number;
-  threads: number;
-  fileBackedKb: number;
-}
-
-async function measure(work: string, app: AppUnderWork, upstream: StandInServer, extraEnv: NodeJS.ProcessEnv): Promise<Reading> {
-  const folders = taskFolders(mkdtempSync(join(work, 'task-')));
-  const result = join(folders.out, '..', 'memory.json');
-  const env = { ...workerVariables(folders, JSON.stringify(app.standIn.demoSecret(upstream.url))), MEMORY_PROBE_OUT: result, ...extraEnv };
-  const args = ['--require', join(work, 'probe.cjs'), '--disable-wasm-trap-handler', join(work, 'app.js'), ...app.standIn.demoArgs];
-  const code = await new Promise<number | null>((resolve) => {
-    spawn(process.execPath, args, { cwd: work, env, stdio: 'ignore' }).on('close', resolve);
-  });
-  if (code !== 0) throw new Error(`the app failed (exit ${code})`);
-  return JSON.parse(readFileSync(result, 'utf8')) as Reading;
+/** One task of the app as the image runs it, against the stand-in named by host name (a lookup, as most endpoints). */
+function measure(image: ImageApp, { standIn }: AppUnderWork, upstream: StandInServer): Promise<Footprint> {
+  const root = mkdtempSync(join(tmpdir(), 'memory-'));
+  const secret = JSON.stringify(standIn.demoSecret(upstream.url.replace('127.0.0.1', 'localhost')));
+  const env = { ...workerVariables(taskFolders(root), secret), MALLOC_ARENA_MAX: '1' };
+  return measureFootprint(image.node, [...image.args, ...standIn.demoArgs], image.dir, env).finally(() => rmSync(root, { recursive: true, force: true }));
 }
 
 const MiB = 1024;
@@ -87,23 +64,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const app = await loadApp();
   if (isBundleStale(app.target)) await buildBundle(app.target);
-  const work = mkdtempSync(join(tmpdir(), 'memory-'));
-  copyFileSync(app.target.outfile, join(work, 'app.js'));
-  writeFileSync(join(work, 'probe.cjs'), PROBE);
+  const image = installImageApp(app.target, imageNode());
 
   const upstream = await serveStandIn(app.standIn.create());
   try {
-    const glibc: Reading[] = [];
-    const singleArena: Reading[] = [];
-    for (let i = 0; i < runs; i++) {
-      glibc.push(await measure(work, app, upstream, {}));
-      singleArena.push(await measure(work, app, upstream, { MALLOC_ARENA_MAX: '1' }));
-    }
-    const max = (readings: Reading[], pick: (r: Reading) => number) => Math.max(...readings.map(pick));
-    const peakVirtual = max(glibc, (r) => r.vmPeakKb);
-    const peakResident = max(glibc, (r) => r.vmHwmKb);
+    const singleArena: Footprint[] = [];
+    for (let i = 0; i < runs; i++) singleArena.push(await measure(image, app, upstream));
+    const max = (readings: Footprint[], pick: (r: Footprint) => number) => Math.max(...readings.map(pick));
+    const peakVirtual = max(singleArena, (r) => r.vmPeakKb);
+    const peakResident = max(singleArena, (r) => r.vmHwmKb);
     const anonymousVirtual = max(singleArena, (r) => r.vmPeakKb - r.fileBackedKb);
-    const threads = max(glibc, (r) => r.threads);
+    const threads = max(singleArena, (r) => r.threads);
 
     const advice = {
       SCONE_HEAP: asSize(anonymousVirtual * MARGIN),
@@ -112,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const current: Record<string, string> = readTeeEnv();
     const mib = (kb: number) => `${(kb / MiB).toFixed(0)} MiB`;
-    console.log(`${runs} runs of dist/app.js (${process.version}, ${process.arch}):
+    console.log(`${runs} runs of the image's app.js (${image.node} ${image.args.slice(0, -1).join(' ')}):
   peak virtual size           ${mib(peakVirtual)}   (what a Gramine enclave must hold)
   anonymous, one malloc arena ${mib(anonymousVirtual)}   (what the SCONE heap must hold; musl has one arena)
   peak resident               ${mib(peakResident)}   (pages actually touched)
@@ -132,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await upstream.close();
-    rmSync(work, { recursive: true, force: true });
+    rmSync(image.dir, { recursive: true, force: true });
   }
 }
 

@@ -5,8 +5,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { loadApp } from './app';
-import { parseOptions } from './cli';
 
 export type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -55,7 +53,11 @@ export async function serveStandIn(handler: Handler, { port = 0, tls }: { port?:
       const answer = await handler(await toFetchRequest(request, state.url));
       response.writeHead(answer.status, Object.fromEntries(answer.headers));
       response.end(Buffer.from(await answer.arrayBuffer()));
-    })();
+    })().catch(() => {
+      // A stand-in that throws answers as a broken server would.
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
   };
   const server = tls ? createTlsServer(tls, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
@@ -64,35 +66,4 @@ export async function serveStandIn(handler: Handler, { port = 0, tls }: { port?:
   });
   state.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return state;
-}
-
-const HELP = `Usage: npm run stand-in -- [--port N]
-
-Serves the stand-in of the app's upstream (src/app/stand-in.ts) on 127.0.0.1 until Ctrl-C.
-  --port N    the port to listen on (default: any free port)
-  -h, --help  this text`;
-
-async function main(argv: string[]): Promise<number> {
-  const values = parseOptions(argv, { port: { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' } }, HELP);
-  if (values === undefined) return 2;
-  if (values.help) return (console.log(HELP), 0);
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) {
-    console.error(`--port must be a number from 0 to 65535\n\n${HELP}`);
-    return 2;
-  }
-  const { standIn } = await loadApp();
-  try {
-    const server = await serveStandIn(standIn.create(), { port });
-    console.log(`stand-in listening on ${server.url}; Ctrl-C stops it`);
-    return 0;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    console.error(code === 'EADDRINUSE' ? `port ${port} is in use: pick another with --port` : `cannot listen on port ${port} (${code ?? 'unknown error'})`);
-    return 1;
-  }
-}
-
-if (process.argv[1] === import.meta.filename) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,16 +1,19 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLE } from '../../tools/build';
+import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
+import { entrypointFlags, installImageApp } from '../../tools/image-app';
 import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
 
-/** A bundle copied alone into an empty folder, as the images hold it in /app. */
-export function installBundleAlone(bundle = BUNDLE): string {
-  const appDir = mkdtempSync(join(tmpdir(), 'app-'));
-  copyFileSync(bundle, join(appDir, 'app.js'));
-  return appDir;
+/** An app alone in an empty folder as the images hold it in /app: app.js with this node's code cache. */
+export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET): string {
+  return installImageApp(target).dir;
 }
+
+/** The image's command for the app in appDir (tee.env's entrypoint flags), with `nodeArgs` before the app. */
+const ENTRYPOINT_FLAGS = entrypointFlags();
+export const appCommand = (appDir: string, nodeArgs: string[] = []): [string, ...string[]] => [process.execPath, ...ENTRYPOINT_FLAGS, ...nodeArgs, join(appDir, 'app.js')];
 
 /** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
 export function workerEnvironment(secret: string | undefined, files: TaskFiles = {}): { env: NodeJS.ProcessEnv; out: string; input: string } {
@@ -34,10 +37,11 @@ export interface ChildOptions {
   gid?: number;
 }
 
-/** Runs `node [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
+/** Runs `node <entrypoint flags> [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js'), ...(options.args ?? [])], {
+    const [node, ...command] = appCommand(appDir, options.nodeArgs);
+    const child = spawn(node, [...command, ...(options.args ?? [])], {
       cwd: appDir,
       env,
       uid: options.uid,

@@ -24,12 +24,23 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
     const build = stages.find((s) => s.name === 'build')!;
     expect(words(build, 'RUN')).toEqual([['npm', 'ci', '--no-audit', '--no-fund'], ['npm', 'run', 'build', '--', '--quiet']]);
     const copied = words(build, 'COPY').flatMap((w) => w.slice(0, -1));
-    expect(copied).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tools/build.ts', 'src/']);
+    expect(copied).toEqual(['package.json', 'package-lock.json', 'tsconfig.json', 'tools/', 'src/']);
     for (const path of copied) expect(existsSync(join(ROOT, path)), path).toBe(true);
   });
 
   it('builds the final stage for linux/amd64 (SGX workers)', () => {
     expect(stages.at(-1)!.platform).toBe('linux/amd64');
+  });
+
+  it("makes app.js in the final stage with the final node and the entrypoint's flags (a code cache is valid only for them)", () => {
+    const final = stages.at(-1)!;
+    const index = words(final, 'RUN').findIndex((w) => w.join(' ').includes('code-cache.cjs'));
+    const command = execForm(final.instructions.filter((i) => i.getKeyword() === 'RUN')[index]!);
+    const [, ...flagsAndApp] = teeEnv().APP_ENTRYPOINT.split(' ');
+    expect(command.slice(1, -1)).toEqual([...flagsAndApp.slice(0, -1), '/build/dist/code-cache.cjs', '/build/dist/app.js']);
+    expect(command[0]).toMatch(/^(\/usr\/local\/bin\/)?node$/);
+    expect(command.at(-1)).toBe(file === 'Dockerfile.scone' ? flagsAndApp.at(-1) : '/workplace/app/app.js');
+    expect(flags(final, 'RUN')[index]).toEqual(['--mount=type=bind,from=build,source=/build/dist,target=/build/dist']);
   });
 
   it('never copies a key into an image', () => {
@@ -50,11 +61,8 @@ describe('Dockerfile.scone', () => {
     expect(final.tag).toMatch(/^22\.\d+\.\d+-alpine3\.21$/);
   });
 
-  it('copies only the bundle into /app', () => {
-    const copies = final.instructions.filter((i) => i.getKeyword() === 'COPY');
-    expect(copies.map((c) => c.getArguments().map((a) => a.getValue()))).toEqual([['/build/dist/app.js', '/app/app.js']]);
-    expect(flags(final, 'COPY')).toEqual([['--from=build']]);
-    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['COPY', 'ENTRYPOINT', 'CMD']);
+  it('holds only app.js, made from the bundle of the build stage (nothing copied)', () => {
+    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['RUN', 'ENTRYPOINT', 'CMD']);
   });
 
   it("runs tee.env's entrypoint in exec form, with nothing appended", () => {
@@ -75,14 +83,13 @@ describe('Dockerfile.gramine', () => {
   });
 
   it("follows iExec's recipe: the app under /workplace/app, MAIN_FUNC, WORKDIR, /entrypoint.manifest, /finalize-app.sh last", () => {
-    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['ARG', 'RUN', 'COPY', 'RUN', 'COPY', 'RUN', 'WORKDIR', 'COPY', 'RUN']);
+    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['ARG', 'RUN', 'COPY', 'RUN', 'RUN', 'RUN', 'WORKDIR', 'COPY', 'RUN']);
     expect(words(final, 'COPY')).toEqual([
       ['/usr/local/bin/node', '/usr/local/bin/node'],
-      ['/build/dist/app.js', '/workplace/app/app.js'],
       ['/render/entrypoint.manifest', '/entrypoint.manifest'],
     ]);
-    expect(flags(final, 'COPY')).toEqual([['--from=node'], ['--from=build'], ['--from=manifest']]);
-    expect(runs[2]).toBe('sed -i "s#MAIN_FUNC=#MAIN_FUNC=/workplace/app/app.js#" /apploader.sh');
+    expect(flags(final, 'COPY')).toEqual([['--from=node'], ['--from=manifest']]);
+    expect(runs[3]).toBe('sed -i "s#MAIN_FUNC=#MAIN_FUNC=/workplace/app/app.js#" /apploader.sh');
     expect(words(final, 'WORKDIR')).toEqual([['/workplace/app']]);
     expect(runs.at(-1)).toBe('/finalize-app.sh');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dockerfileStages, renderGramineManifest, teeEnv } from '../helpers/tee';
+import { dockerfileStages, execForm, renderGramineManifest, teeEnv } from '../helpers/tee';
 
 type Toml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -16,6 +16,13 @@ function copiedTo(source: string): string {
   return copy.getArguments()[1]!.getValue();
 }
 
+/** Where the final stage writes app.js: the last word of its code-cache step. */
+function madeAppFile(): string {
+  const final = dockerfileStages('Dockerfile.gramine').at(-1)!;
+  const make = final.instructions.find((i) => i.getKeyword() === 'RUN' && i.getTextContent().includes('code-cache.cjs'))!;
+  return execForm(make).at(-1)!;
+}
+
 describe('gramine.manifest.template, rendered as Dockerfile.gramine renders it', () => {
   const tee = teeEnv();
   const { text, manifest } = renderGramineManifest() as { text: string; manifest: Toml };
@@ -28,6 +35,10 @@ describe('gramine.manifest.template, rendered as Dockerfile.gramine renders it',
   it("starts iExec's premain, which runs node from where the image puts it", () => {
     expect(manifest.libos.entrypoint).toBe('file:/workplace/app/premain');
     expect(manifest.app.main).toBe(copiedTo('/usr/local/bin/node'));
+  });
+
+  it('uses one malloc arena, as musl does in the SCONE image (npm run memory sizes the enclave so)', () => {
+    expect(manifest.loader.env.MALLOC_ARENA_MAX).toBe('1');
   });
 
   it("preloads iExec's secret provisioning client and leaves the attestation to premain", () => {
@@ -60,7 +71,7 @@ describe('gramine.manifest.template, rendered as Dockerfile.gramine renders it',
 
   it('measures node and the bundle where the image puts them, and reads the task folders unprotected', () => {
     expect(manifest.sgx.trusted_files.node).toBe(`file:${copiedTo('/usr/local/bin/node')}`);
-    expect(manifest.sgx.trusted_files.app).toBe(`file:${copiedTo('/build/dist/app.js')}`);
+    expect(manifest.sgx.trusted_files.app).toBe(`file:${madeAppFile()}`);
     expect(manifest.sgx.allowed_files).toMatchObject({ iexec_in: 'file:/iexec_in/', iexec_out: 'file:/iexec_out/' });
     expect(Object.values(manifest.sgx.trusted_files)).not.toContain('file:/iexec_out/');
   });

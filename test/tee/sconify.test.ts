@@ -166,7 +166,7 @@ describe('sconify.sh', () => {
     expect(app.mrenclave).toEqual({
       framework: 'SCONE',
       version: 'v5.9',
-      entrypoint: 'node --disable-wasm-trap-handler /app/app.js',
+      entrypoint: 'node --disable-wasm-trap-handler --v8-pool-size=1 --disable-sigusr1 /app/app.js',
       heapSize: 512 * 1024 * 1024,
       fingerprint: FINGERPRINT,
     });

@@ -13,9 +13,9 @@ const STACK_FRAME = /\n\s+at .*:\d+:\d+/;
 describe('the tools, given a bad command line', () => {
   it.each([
     ['build.ts', ['--check-budgt'], "Unknown option '--check-budgt'"],
-    ['stand-in-server.ts', ['--prot', '1'], "Unknown option '--prot'"],
-    ['stand-in-server.ts', ['--port', 'abc'], '--port must be a number from 0 to 65535'],
-    ['stand-in-server.ts', ['--port', '70000'], '--port must be a number from 0 to 65535'],
+    ['stand-in.ts', ['--prot', '1'], "Unknown option '--prot'"],
+    ['stand-in.ts', ['--port', 'abc'], '--port must be a number from 0 to 65535'],
+    ['stand-in.ts', ['--port', '70000'], '--port must be a number from 0 to 65535'],
     ['bench.ts', ['--round', '3'], "Unknown option '--round'"],
     ['memory.ts', ['--runs', 'many'], '--runs takes a whole number from 1'],
     ['pack-secret.ts', ['--nmespace', 'x'], "Unknown option '--nmespace'"],
@@ -27,12 +27,12 @@ describe('the tools, given a bad command line', () => {
     expect(output).not.toMatch(STACK_FRAME);
   });
 
-  it('stand-in-server: a port in use is one line, exit 1', async () => {
+  it('stand-in: a port in use is one line, exit 1', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const { code, output } = tool('stand-in-server.ts', ['--port', String(port)]);
+      const { code, output } = tool('stand-in.ts', ['--port', String(port)]);
       expect(code).toBe(1);
       expect(output.trim()).toBe(`port ${port} is in use: pick another with --port`);
     } finally {

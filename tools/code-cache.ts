@@ -1,0 +1,119 @@
+/**
+ * Makes the file the image runs: the bundle plus V8's code cache for it, in ONE file, so that
+ * each enclave start deserializes compiled code instead of compiling the bundle again.
+ *
+ * A code cache is valid only for the node binary and the flags that made it, so this runs in the
+ * image build, in the final stage, with the final node and the entrypoint's flags (the Dockerfiles
+ * run it; `npm run build` bundles it to dist/code-cache.cjs, which needs nothing but node):
+ *   node <APP_ENTRYPOINT's flags> dist/code-cache.cjs dist/app.js /app/app.js
+ * It runs the app once in this process (a full task with the demo's secret and arguments against
+ * the stand-in of its upstream on loopback, so that the functions a task runs are compiled and
+ * cached too), writes the file, then runs the written file in a child with the same node and
+ * flags and fails unless V8 accepted its cache.
+ *
+ * A rejected cache (another node, other flags) is safe: V8 compiles the source as if there were
+ * no cache. The loader reports the verdict on a diagnostics channel, for tests and this check.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Script } from 'node:vm';
+import { CODE_CACHE_CHANNEL, codeCacheProbe } from './code-cache-probe';
+import { standIn } from '../src/app/stand-in';
+import { serveStandIn } from './stand-in-server';
+import { taskFolders, workerVariables } from './worker-env';
+
+const USAGE = `Usage: node <the entrypoint's node flags> code-cache.cjs <bundle> <output app.js>
+
+Writes <output app.js>: <bundle> with V8's code cache for it, made by this node with these
+flags after one warm run of the app; then checks that a fresh process accepts the cache.
+Exit code: 0 when written and accepted, 1 when the warm run failed or the cache was rejected.`;
+
+/** The bundle as a CommonJS module function: the source compiled at run time, cache or not. */
+const wrap = (bundle: string): string => `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`;
+
+const loader = (source: string, cache: Buffer): string => `'use strict';
+// Generated in the image build (tools/code-cache.ts): the app's bundle and V8's code cache for
+// it, made by this image's node. A cache from another node or other flags is rejected by V8,
+// which then compiles the source as usual.
+const script = new (require('node:vm').Script)(${JSON.stringify(source)}, {
+  filename: __filename,
+  cachedData: Buffer.from(${JSON.stringify(cache.toString('base64'))}, 'base64'),
+});
+require('node:diagnostics_channel').channel(${JSON.stringify(CODE_CACHE_CHANNEL)}).publish({ rejected: script.cachedDataRejected });
+script.runInThisContext()(exports, require, module, __filename, __dirname);
+`;
+
+/** A task's folders and environment, with the demo secret pointing at a fresh stand-in. */
+async function demoTask<T>(use: (env: NodeJS.ProcessEnv, out: string) => Promise<T>): Promise<T> {
+  const upstream = await serveStandIn(standIn.create());
+  const root = mkdtempSync(join(tmpdir(), 'code-cache-'));
+  try {
+    const folders = taskFolders(root);
+    return await use(workerVariables(folders, JSON.stringify(standIn.demoSecret(upstream.url))), folders.out);
+  } finally {
+    await upstream.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Runs one task of the app in this process and returns V8's code cache taken after it. */
+function warmRun(source: string, filename: string): Promise<Buffer> {
+  return demoTask(async (env, out) => {
+    Object.assign(process.env, env);
+    // The app reads the requester's arguments after the script, as in the image.
+    process.argv = [process.execPath, filename, ...standIn.demoArgs];
+    const script = new Script(source, { filename });
+    const module = { exports: {} };
+    (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, filename, dirname(filename));
+    // The app writes computed.json last; its task is then over.
+    for (let waited = 0; !existsSync(join(out, 'computed.json')); waited += 10) {
+      if (waited > 30_000) throw new Error('the warm run did not finish within 30 s');
+      await sleep(10);
+    }
+    if (!existsSync(join(out, 'result.txt'))) throw new Error(`the warm run failed: ${readFileSync(join(out, 'error.txt'), 'utf8')}`);
+    return script.createCachedData();
+  });
+}
+
+/** Runs the written app in a fresh process with this node and flags: was its cache accepted? */
+function acceptedByFreshProcess(app: string): Promise<boolean> {
+  return demoTask(async (env) => {
+    const probe = join(dirname(env.IEXEC_OUT ?? ''), 'probe.cjs');
+    writeFileSync(probe, codeCacheProbe());
+    const stderr = await new Promise<string>((resolve) => {
+      let text = '';
+      const child = spawn(process.execPath, [...process.execArgv, '--require', probe, app, ...standIn.demoArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk));
+      child.on('close', () => resolve(text));
+    });
+    return stderr.includes('code cache: accepted');
+  });
+}
+
+async function embedCodeCache(bundle: string, output: string): Promise<{ cacheBytes: number; fileBytes: number }> {
+  const source = wrap(readFileSync(bundle, 'utf8'));
+  const cache = await warmRun(source, output);
+  const text = loader(source, cache);
+  mkdirSync(dirname(output), { recursive: true });
+  writeFileSync(output, text);
+  return { cacheBytes: cache.length, fileBytes: Buffer.byteLength(text) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) return (console.log(USAGE), 0);
+  const [bundle, output] = argv;
+  if (argv.length !== 2 || bundle === undefined || output === undefined) return (console.error(USAGE), 2);
+  const { cacheBytes, fileBytes } = await embedCodeCache(bundle, output);
+  if (!(await acceptedByFreshProcess(output))) {
+    console.error(`code cache: rejected by a fresh ${process.version} with flags [${process.execArgv.join(' ')}]`);
+    return 1;
+  }
+  console.log(`code cache: ${output} (${fileBytes} bytes, of which ${cacheBytes} of cache), accepted by node ${process.version} [${process.execArgv.join(' ')}]`);
+  return 0;
+}
+
+// Run only as dist/code-cache.cjs (CommonJS: the warm run hands the bundle this module's require).
+void main(process.argv.slice(2)).then((code) => process.exit(code));
