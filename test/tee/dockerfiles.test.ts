@@ -9,7 +9,7 @@ const words = (stage: Stage, keyword: string) =>
 const flags = (stage: Stage, keyword: string) =>
   stage.instructions.filter((i) => i.getKeyword() === keyword).map((i) => ('getFlags' in i ? (i.getFlags as () => { toString(): string }[])().map(String) : []));
 
-describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
+describe.each(['Dockerfile', 'Dockerfile.gramine'])('%s', (file) => {
   const stages = dockerfileStages(file);
   const stageNames = new Set(stages.map((s) => s.name));
 
@@ -40,8 +40,8 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
   });
 });
 
-describe('Dockerfile.scone', () => {
-  const stages = dockerfileStages('Dockerfile.scone');
+describe('Dockerfile', () => {
+  const stages = dockerfileStages('Dockerfile');
   const final = stages.at(-1)!;
 
   it('ends on the Node image sconify supports', () => {

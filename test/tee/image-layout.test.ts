@@ -15,11 +15,11 @@ beforeAll(async () => {
 afterAll(() => counter.close());
 
 /**
- * What the final stage of Dockerfile.scone holds, laid out in a folder: each COPY --from=build
+ * What the final stage of the Dockerfile holds, laid out in a folder: each COPY --from=build
  * takes the file the build stage made (its WORKDIR is this repository, built by global setup).
  */
 function layOutFinalStage(): { root: string; entrypoint: string[] } {
-  const stages = dockerfileStages('Dockerfile.scone');
+  const stages = dockerfileStages('Dockerfile');
   const build = stages.find((s) => s.name === 'build')!;
   const workdir = build.instructions.find((i) => i.getKeyword() === 'WORKDIR')!.getArgumentsContent()!;
   const final = stages.at(-1)!;
