@@ -2,27 +2,50 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
 import { startCounter, type Counter } from '../tools/counter-server';
 import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
 
 let counter: Counter;
 let appDir: string;
-beforeAll(async () => {
-  counter = await startCounter();
+beforeAll(() => {
   appDir = installBundleAlone();
 });
-afterAll(() => counter.close());
+
+/**
+ * The bundle runs on this run's Node and on the Node the image runs (22.14, the official
+ * linux-x64 build from npm, fetched by tools/podman-image.sh node).
+ */
+const imageNode = inject('imageNode');
+const NODES = [
+  { label: `Node ${process.version.slice(1)} (this run's)`, node: process.execPath, skipped: undefined },
+  imageNode.value !== undefined
+    ? { label: `Node ${execFileSync(imageNode.value, ['--version'], { encoding: 'utf8' }).trim().slice(1)} (the image's)`, node: imageNode.value, skipped: undefined }
+    : { label: `the image's Node (SKIPPED: ${imageNode.skipped})`, node: '', skipped: imageNode.skipped },
+];
+
+/** The tests of `body`, once on each Node, each time with a fresh counter. */
+function onEachNode(title: string, body: (node: string) => void): void {
+  for (const { label, node, skipped } of NODES) {
+    describe.skipIf(skipped !== undefined)(`${title}, on ${label}`, () => {
+      beforeAll(async () => {
+        counter = await startCounter();
+      });
+      afterAll(() => counter.close());
+      body(node);
+    });
+  }
+}
 
 const secretFor = (fields: Record<string, string> = {}) =>
   JSON.stringify({ endpoint: counter.url, namespace: 'e2e-app', key: 'hits', ...fields });
 
-describe('the bundle, alone in a folder, run as a worker runs it', () => {
+onEachNode('the bundle, alone in a folder, run as a worker runs it', (node) => {
   it('counts one hit and writes result.txt and computed.json byte for byte', async () => {
     const { env, out } = workerEnvironment(secretFor({ key: 'byte-for-byte' }));
     const before = counter.hits;
-    const run = await runChild(appDir, env);
+    const run = await runChild(appDir, env, { node });
     expect(run).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
     expect(run.files).toEqual({
       'result.txt': 'endpoint hit 1 times',
@@ -32,20 +55,20 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
   });
 
   it('counts on: a second task sees the next value', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
-    const second = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
+    await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env, { node });
+    const second = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env, { node });
     expect(second.files['result.txt']).toBe('endpoint hit 2 times');
   });
 
   it('sends the token as a Bearer header and nowhere else', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'with-token', token: 'tok-e2e-123' })).env);
+    await runChild(appDir, workerEnvironment(secretFor({ key: 'with-token', token: 'tok-e2e-123' })).env, { node });
     const request = counter.requests.at(-1)!;
     expect(request).toEqual({ method: 'GET', url: '/hit/e2e-app/with-token', authorization: 'Bearer tok-e2e-123' });
   });
 
   it('reports a missing secret with its code and exit code, and writes error.txt and computed.json', async () => {
     const { env, out } = workerEnvironment(undefined);
-    const run = await runChild(appDir, env);
+    const run = await runChild(appDir, env, { node });
     const line = 'SECRET_MISSING: IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)';
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
     expect(run.files).toEqual({
@@ -56,7 +79,7 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
 
   it('reports a missing IEXEC_OUT on stderr and in the exit code', async () => {
     const { env } = workerEnvironment(secretFor());
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') });
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') }, { node });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
   });
 
@@ -66,7 +89,7 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
     chmodSync(readOnly, 0o755);
     chmodSync(appDir, 0o755);
     const before = counter.hits;
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { uid: 65534, gid: 65534 });
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { node, uid: 65534, gid: 65534 });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
     expect(counter.hits).toBe(before);
   });
@@ -79,7 +102,7 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
     writeFileSync(preload, code);
     const secret = secretFor({ key: 'crash-key-123', token: 'tok-crash-456' });
     const { env, out } = workerEnvironment(secret);
-    const run = await runChild(appDir, env, { nodeArgs: ['--require', preload] });
+    const run = await runChild(appDir, env, { node, nodeArgs: ['--require', preload] });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^UNEXPECTED: [^\n]+\n$/);
     expect(JSON.parse(run.files['computed.json']!)).toMatchObject({ 'deterministic-output-path': `${out}/error.txt` });
@@ -89,23 +112,25 @@ describe('the bundle, alone in a folder, run as a worker runs it', () => {
   });
 });
 
-describe('the bundle budget', () => {
-  it('is one file of at most 120 KB', () => {
-    expect(BUNDLE_BUDGET_BYTES).toBe(120 * 1024);
-    expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
-  });
-
+onEachNode('the bundle at start', (node) => {
   it('does not make Node load its fetch implementation (undici) at start', async () => {
     const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'modules.cjs');
     writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n')));`);
-    const run = await runChild(appDir, workerEnvironment(secretFor({ key: 'modules' })).env, { nodeArgs: ['--require', probe] });
+    const run = await runChild(appDir, workerEnvironment(secretFor({ key: 'modules' })).env, { node, nodeArgs: ['--require', probe] });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('NativeModule http');
     expect(run.stderr).not.toMatch(/undici/);
   });
 });
 
-describe('the bundle over https (node:https is loaded on first use in the bundle)', () => {
+describe('the bundle budget', () => {
+  it('is one file of at most 120 KB', () => {
+    expect(BUNDLE_BUDGET_BYTES).toBe(120 * 1024);
+    expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
+  });
+});
+
+onEachNode('the bundle over https (node:https is loaded on first use in the bundle)', (node) => {
   it('counts a hit on an https endpoint, trusting the certificate authority Node is given', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
@@ -115,10 +140,10 @@ describe('the bundle over https (node:https is loaded on first use in the bundle
     try {
       const secret = JSON.stringify({ endpoint: tlsCounter.url, namespace: 'e2e-tls', key: 'hits' });
       const { env } = workerEnvironment(secret);
-      const trusted = await runChild(appDir, { ...env, NODE_EXTRA_CA_CERTS: cert });
+      const trusted = await runChild(appDir, { ...env, NODE_EXTRA_CA_CERTS: cert }, { node });
       expect(trusted).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
       // Without the authority the certificate is refused: TLS is really checked.
-      const untrusted = await runChild(appDir, workerEnvironment(secret).env);
+      const untrusted = await runChild(appDir, workerEnvironment(secret).env, { node });
       expect(untrusted.code).toBe(4);
       expect(untrusted.stderr).toMatch(/^COUNTER_UNREACHABLE: /);
       expect(tlsCounter.hits).toBe(1);

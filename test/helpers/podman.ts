@@ -28,12 +28,12 @@ export interface Completed {
 }
 
 /**
- * Runs `tools/podman-image.sh ARGS` without blocking the event loop (a test's counter server
- * answers the container from this process). `env` is added to this process's environment.
+ * Runs a command without blocking the event loop (a test's counter server answers the
+ * container from this process). `env` is added to this process's environment.
  */
-export function podmanImage(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Completed> {
+export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Completed> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [PODMAN_IMAGE, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -42,3 +42,6 @@ export function podmanImage(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** `tools/podman-image.sh ARGS`, e.g. ['podman', 'run', ...] on the project's store. */
+export const podmanImage = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Completed> => runAsync('bash', [PODMAN_IMAGE, ...args], env);

@@ -29,10 +29,13 @@ export interface ChildRun {
   files: Record<string, string>;
 }
 
-/** Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
-export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
+/**
+ * Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote;
+ * `node` is this test run's Node unless given.
+ */
+export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { node?: string; nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
+    const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
       cwd: appDir,
       env,
       uid: options.uid,
