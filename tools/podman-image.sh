@@ -76,6 +76,7 @@ CONF
 [storage]
 driver = "overlay"
 graphroot = "$work/storage"
+rootless_storage_path = "$work/storage"
 runroot = "$work/run"
 CONF
   export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_STORAGE_CONF="$work/storage.conf"
