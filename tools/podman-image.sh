@@ -98,7 +98,8 @@ fetch_package() {
   [[ "$actual" == "$integrity" ]] || die "$name@$version: integrity $actual is not the pinned $integrity"
   mkdir "$tmp/unpacked"
   tar -xzf "$tarball" -C "$tmp/unpacked" --strip-components=1
-  mv "$tmp/unpacked" "$dest"
+  # -T: a concurrent fetch that finished first is kept as it is.
+  mv -T "$tmp/unpacked" "$dest" 2>/dev/null || [[ -d "$dest" ]] || die "cannot write $dest"
   rm -rf "$tmp"
   trap - EXIT
 }
