@@ -50,8 +50,6 @@ base_image() {
   local name
   name="$(sed -nE 's/^FROM .*(node:[^ ]+) AS build$/\1/p' "$root/Dockerfile")"
   [[ -n "$name" ]] || die "no 'FROM ... node:<tag> AS build' line in the Dockerfile"
-  [[ "$name" == "node:$NODE_VERSION-"* ]] ||
-    die "the Dockerfile's base is $name but this script's stand-in has Node $NODE_VERSION: update NODE_VERSION, NPM_VERSION and their integrity"
   echo "docker.io/library/$name"
 }
 
@@ -111,6 +109,8 @@ node_binary() {
 
 make_stand_in() {
   local image="$1" node npm_dir rootfs
+  [[ "$image" == "docker.io/library/node:$NODE_VERSION-"* ]] ||
+    die "the Dockerfile's base is $image but this script's stand-in has Node $NODE_VERSION: update NODE_VERSION, NPM_VERSION and their integrity"
   command -v mmdebstrap >/dev/null || die "mmdebstrap is needed for the stand-in base (Debian: apt-get install mmdebstrap)"
   node="$(node_binary)"
   fetch_package npm "$NPM_VERSION" "$NPM_INTEGRITY"
