@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Wraps iExec's sconify image: turns the native image (Dockerfile.scone) into a SCONE enclave
+# Wraps iExec's sconify image: turns the native image (Dockerfile) into a SCONE enclave
 # image, prints its MRENCLAVE and can write it into the target's iexec.json (deploy/scone-debug, or
 # deploy/scone-production when signed). Debug unless given a signer key.
 set -euo pipefail
@@ -8,17 +8,19 @@ here="$(cd "$(dirname "$0")" && pwd)"
 heap_from_env="${SCONE_HEAP:-}"
 # shellcheck source=tee.env
 source "$here/tee.env"
+# shellcheck source=image.env
+source "$here/image.env"
 
 usage() {
   cat <<USAGE
 Usage: ./sconify.sh [options]
 
-Builds a SCONE image from the native image of the app (docker build -f Dockerfile.scone).
+Builds a SCONE image from the native image of the app (docker build -t $APP_IMAGE .).
 Without a signer key the enclave is a DEBUG one: its memory can be inspected, and only debug
 workerpools run it. With --signer-key it is a production enclave signed with your key.
 
 Options (each also read from the environment variable in brackets):
-  --from IMAGE           native image to sconify          [FROM_IMAGE]     (default: iexec-counter-app:1.0.0)
+  --from IMAGE           native image to sconify          [FROM_IMAGE]     (default: $APP_IMAGE)
   --to IMAGE             image to produce                 [TO_IMAGE]
                          default: <from>-scone-debug-<version>, or <from>-sconify-<version>-production
   --sconify-version V    iexec-sconify-image tag          [SCONIFY_VERSION] (default: 5.9.1-v16)
@@ -38,7 +40,7 @@ die() {
   exit 1
 }
 
-from_image="${FROM_IMAGE:-iexec-counter-app:1.0.0}"
+from_image="${FROM_IMAGE:-$APP_IMAGE}"
 to_image="${TO_IMAGE:-}"
 sconify_version="${SCONIFY_VERSION:-5.9.1-v16}"
 heap="${heap_from_env:-$SCONE_HEAP}"
@@ -104,7 +106,7 @@ fi
 
 command -v docker >/dev/null || die "docker is not installed or not on PATH"
 docker image inspect "$from_image" >/dev/null 2>&1 ||
-  die "source image '$from_image' not found: build it first (docker build -f Dockerfile.scone -t $from_image .)"
+  die "source image '$from_image' not found: build it first (docker build -t $from_image .)"
 
 sconify_image="registry.scontain.com/scone-production/iexec-sconify-image:${sconify_version}"
 if ! docker image inspect "$sconify_image" >/dev/null 2>&1; then

@@ -1,15 +1,33 @@
-/** The real bundles, each alone in a folder, run as child processes the way a worker runs them. */
+/**
+ * The real bundles, each alone in a folder, run as child processes the way a worker runs them:
+ * on this run's Node and on the Node the image runs (22.14, the official linux-x64 build from
+ * npm, fetched by tools/podman-image.sh node).
+ */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
 import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
 import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
-import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
+import { installBundleAlone, runChild, runChild as runChildOn, workerEnvironment, type ChildOptions } from './helpers/worker';
+
+const imageNode = inject('imageNode');
+const NODES = [
+  { nodeLabel: `Node ${process.version.slice(1)} (this run's)`, node: process.execPath, skipped: undefined },
+  imageNode.value !== undefined
+    ? { nodeLabel: `Node ${execFileSync(imageNode.value, ['--version'], { encoding: 'utf8' }).trim().slice(1)} (the image's)`, node: imageNode.value, skipped: undefined }
+    : { nodeLabel: `the image's Node (SKIPPED: ${imageNode.skipped})`, node: '', skipped: imageNode.skipped },
+];
+const ON_EACH_NODE = NODES.filter((node) => node.skipped === undefined).flatMap((node) => APPS.map((app) => ({ ...app, ...node })));
+
+// Said in the report, not silent: a machine without the registry cannot fetch the image's Node (CI fails instead).
+describe.runIf(imageNode.skipped !== undefined)(`the bundles on the image's Node (SKIPPED: ${imageNode.skipped})`, () => {
+  it.skip('runs the end-to-end tests on the image\'s Node', () => {});
+});
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -20,14 +38,15 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.each(APPS)('the bundle of $label', ({ standIn, app, target }) => {
+describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, app, target, node }) => {
   let upstream: StandInServer;
   let appDir: string;
   beforeAll(async () => {
     upstream = await serveStandIn(standIn.create());
-    appDir = installBundleAlone(target);
+    appDir = installBundleAlone(target, node);
   });
   afterAll(() => upstream.close());
+  const runChild = (dir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}) => runChildOn(dir, env, { ...options, node });
   const demoSecret = () => JSON.stringify(standIn.demoSecret(upstream.url));
   const expectNoLeak = (text: string) => {
     for (const part of secretParts(standIn, upstream.url)) expect(text).not.toContain(part);

@@ -29,9 +29,15 @@ export interface ImageApp {
  * --disable-sigusr1): what the same command line is on an older node.
  */
 export function entrypointFlags(node = process.execPath): string[] {
-  const [, ...words] = readTeeEnv().APP_ENTRYPOINT.split(' ');
-  return words.slice(0, -1).filter((flag) => knownTo(node, flag));
+  let flags = flagsOf.get(node);
+  if (flags === undefined) {
+    const [, ...words] = readTeeEnv().APP_ENTRYPOINT.split(' ');
+    flags = words.slice(0, -1).filter((flag) => knownTo(node, flag));
+    flagsOf.set(node, flags);
+  }
+  return flags;
 }
+const flagsOf = new Map<string, string[]>();
 
 /** Whether `node` accepts this command-line flag. */
 export const knownTo = (node: string, flag: string): boolean => !flag.startsWith('-') || spawnSync(node, [flag, '-e', '0'], { stdio: 'ignore' }).status === 0;

@@ -6,14 +6,13 @@ import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
 import { entrypointFlags, installImageApp } from '../../tools/image-app';
 import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
 
-/** An app alone in an empty folder as the images hold it in /app: app.js with this node's code cache. */
-export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET): string {
-  return installImageApp(target).dir;
+/** An app alone in an empty folder as the images hold it in /app: app.js with `node`'s code cache. */
+export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET, node = process.execPath): string {
+  return installImageApp(target, node).dir;
 }
 
 /** The image's command for the app in appDir (tee.env's entrypoint flags), with `nodeArgs` before the app. */
-const ENTRYPOINT_FLAGS = entrypointFlags();
-export const appCommand = (appDir: string, nodeArgs: string[] = []): [string, ...string[]] => [process.execPath, ...ENTRYPOINT_FLAGS, ...nodeArgs, join(appDir, 'app.js')];
+export const appCommand = (appDir: string, nodeArgs: string[] = [], node = process.execPath): [string, ...string[]] => [node, ...entrypointFlags(node), ...nodeArgs, join(appDir, 'app.js')];
 
 /** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
 export function workerEnvironment(secret: string | undefined, files: TaskFiles = {}): { env: NodeJS.ProcessEnv; out: string; input: string } {
@@ -30,6 +29,8 @@ export interface ChildRun {
 }
 
 export interface ChildOptions {
+  /** The node to run; this test run's unless given. */
+  node?: string;
   /** The requester's arguments, after the script. */
   args?: string[];
   nodeArgs?: string[];
@@ -40,7 +41,7 @@ export interface ChildOptions {
 /** Runs `node <entrypoint flags> [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const [node, ...command] = appCommand(appDir, options.nodeArgs);
+    const [node, ...command] = appCommand(appDir, options.nodeArgs, options.node);
     const child = spawn(node, [...command, ...(options.args ?? [])], {
       cwd: appDir,
       env,

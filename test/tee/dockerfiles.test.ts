@@ -10,7 +10,7 @@ const words = (stage: Stage, keyword: string) =>
 const flags = (stage: Stage, keyword: string) =>
   stage.instructions.filter((i) => i.getKeyword() === keyword).map((i) => ('getFlags' in i ? (i.getFlags as () => { toString(): string }[])().map(String) : []));
 
-describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
+describe.each(['Dockerfile', 'Dockerfile.gramine'])('%s', (file) => {
   const stages = dockerfileStages(file);
   const stageNames = new Set(stages.map((s) => s.name));
 
@@ -39,7 +39,7 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
     const [, ...flagsAndApp] = teeEnv().APP_ENTRYPOINT.split(' ');
     expect(command.slice(1, -1)).toEqual([...flagsAndApp.slice(0, -1), '/build/dist/code-cache.cjs', '/build/dist/app.js']);
     expect(command[0]).toMatch(/^(\/usr\/local\/bin\/)?node$/);
-    expect(command.at(-1)).toBe(file === 'Dockerfile.scone' ? flagsAndApp.at(-1) : '/workplace/app/app.js');
+    expect(command.at(-1)).toBe(file === 'Dockerfile' ? flagsAndApp.at(-1) : '/workplace/app/app.js');
     expect(flags(final, 'RUN')[index]).toEqual(['--mount=type=bind,from=build,source=/build/dist,target=/build/dist']);
   });
 
@@ -52,8 +52,8 @@ describe.each(['Dockerfile.scone', 'Dockerfile.gramine'])('%s', (file) => {
   });
 });
 
-describe('Dockerfile.scone', () => {
-  const stages = dockerfileStages('Dockerfile.scone');
+describe('Dockerfile', () => {
+  const stages = dockerfileStages('Dockerfile');
   const final = stages.at(-1)!;
 
   it('ends on the Node image sconify supports', () => {
@@ -101,7 +101,7 @@ describe('Dockerfile.gramine', () => {
   it('checks in the build that the base image runs this Node build', () => {
     expect(runs[1]).toBe('/usr/local/bin/node --version');
     const node = stages.find((s) => s.name === 'node')!;
-    const scone = dockerfileStages('Dockerfile.scone').at(-1)!;
+    const scone = dockerfileStages('Dockerfile').at(-1)!;
     expect(node.tag!.split('-')[0]).toBe(scone.tag!.split('-')[0]); // the same Node as the SCONE image
   });
 

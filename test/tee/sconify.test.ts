@@ -40,7 +40,7 @@ const SCONE_TARGETS = ['deploy/scone-debug/iexec.json', 'deploy/scone-production
 /** sconify.sh copied with tee.env and the SCONE targets' iexec.json into a fresh folder, run with the stub docker. */
 function sconify(args: string[], env: Record<string, string> = {}, { withDocker = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sconify-'));
-  for (const file of ['sconify.sh', 'tee.env', ...SCONE_TARGETS]) {
+  for (const file of ['sconify.sh', 'tee.env', 'image.env', ...SCONE_TARGETS]) {
     mkdirSync(join(dir, file, '..'), { recursive: true });
     copyFileSync(join(ROOT, file), join(dir, file));
   }
@@ -144,7 +144,7 @@ describe('sconify.sh', () => {
   it('says to build the source image when it is missing', () => {
     const { code, stderr, calls } = sconify([], { STUB_NO_SOURCE_IMAGE: '1' });
     expect(code).toBe(1);
-    expect(stderr).toContain("source image 'iexec-counter-app:1.0.0' not found: build it first (docker build -f Dockerfile.scone");
+    expect(stderr).toContain("source image 'iexec-counter-app:1.0.0' not found: build it first (docker build -t iexec-counter-app:1.0.0 .");
     expect(sconifyRun(calls)).toBeUndefined();
   });
 

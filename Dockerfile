@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The native image of the app: the input of sconify.sh and, as it is, a TDX app on iExec v9.
-#   docker build -f Dockerfile.scone -t <docker-user>/iexec-counter-app:1.0.0 .
+#   docker build -t <docker-user>/iexec-counter-app:1.0.0 .
 # Base images are pinned by version; for a reproducible MRENCLAVE also pin their digests
 # (docker buildx imagetools inspect node:22.14.0-alpine3.21 → FROM node:22.14.0-alpine3.21@sha256:…).
 

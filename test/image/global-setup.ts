@@ -1,0 +1,40 @@
+import type { TestProject } from 'vitest/node';
+import { podmanImage, podmanMissing } from '../helpers/podman';
+
+/** Either what was made, or why it could not be (the tests that need it skip and say so). */
+export type Made = { value: string; skipped?: undefined } | { value?: undefined; skipped: string };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The native image, built once per run from the unmodified Dockerfile. */
+    image: Made;
+    /** The Node the image runs (22.14), for the end-to-end tests of the bundle. */
+    imageNode: Made;
+  }
+}
+
+/**
+ * Absence of podman (or of the registry, for Node) skips the tests that need them, with the
+ * reason printed; under CI=true it fails the run: CI installs them and must never skip.
+ */
+function absent(what: string, reason: string): Made {
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${what} is unavailable: ${reason}`);
+  console.warn(`SKIPPED: tests of ${what}: ${reason}`);
+  return { skipped: reason };
+}
+
+async function make(args: string[], what: string): Promise<Made> {
+  const run = await podmanImage(args);
+  if (run.code !== 0) throw new Error(`tools/podman-image.sh ${args.join(' ')} failed (${what}):\n${run.stderr}`);
+  return { value: run.stdout.trim() };
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  const fetched = await podmanImage(['node']);
+  project.provide('imageNode', fetched.code === 0
+    ? { value: fetched.stdout.trim() }
+    : absent('the bundle on the image\'s Node', fetched.stderr.trim().split('\n').at(-1) ?? 'download failed'));
+
+  const missing = podmanMissing();
+  project.provide('image', missing === undefined ? await make(['build'], 'the native image') : absent('the native image', missing));
+}
