@@ -1,8 +1,9 @@
 import { app } from './app';
 import { reportFailure, run } from './main';
 
-// One libuv worker thread, not four: an enclave pays for every thread, and this app's only
-// threadpool work is one name lookup. libuv reads this when the pool first starts (a lookup).
+// One libuv worker thread, not four: an enclave pays for every thread, and the plumbing's only
+// threadpool work is one name lookup. libuv reads this when the pool first starts. An app that
+// does much asynchronous file or crypto work may want more.
 process.env.UV_THREADPOOL_SIZE = '1';
 
 // Last resort: whatever escapes run() ends the process as Node would, but reported like any
