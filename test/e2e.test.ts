@@ -151,63 +151,46 @@ describe('the task context reaches the app through the plumbing (the second app 
   });
 });
 
+describe.each(APPS)('the bundle of $label over https (node:https loads on first use)', ({ app, standIn, target }) => {
+  it('does its work over https, trusting the authority Node is given, and only that', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tls = await serveStandIn(standIn.create(), { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+    try {
+      const appDir = installBundleAlone(target);
+      const secret = JSON.stringify(standIn.demoSecret(tls.url));
+      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert }, { args: standIn.demoArgs });
+      expect(trusted).toMatchObject({ code: 0, stderr: '' });
+      // Without the authority the certificate is refused: TLS is really checked.
+      const untrusted = await runChild(appDir, workerEnvironment(secret).env, { args: standIn.demoArgs });
+      expect(untrusted.code).toBe(app.errors[app.upstream.codes.unreachable]);
+      expect(tls.handled).toBe(1);
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
 describe('the example bundle', () => {
-  let upstream: StandInServer;
-  let appDir: string;
-  beforeAll(async () => {
-    upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
-    appDir = installBundleAlone();
-  });
-  afterAll(() => upstream.close());
-  const secretFor = (fields: Record<string, string> = {}) => JSON.stringify({ endpoint: upstream.url, namespace: 'e2e-app', key: 'hits', ...fields });
-
-  it('counts on: a second task sees the next value, and --key picks another counter', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
-    const second = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env);
-    expect(second).toMatchObject({ code: 0, stdout: 'endpoint hit 2 times\n' });
-    const other = await runChild(appDir, workerEnvironment(secretFor({ key: 'twice' })).env, { args: ['--key', 'another'] });
-    expect(other.files['result.txt']).toBe('endpoint hit 1 times');
-    expect(upstream.requests.at(-1)!.url).toBe('/hit/e2e-app/another');
-  });
-
-  it('sends the token as a Bearer header and nowhere else', async () => {
-    await runChild(appDir, workerEnvironment(secretFor({ key: 'with-token', token: 'tok-e2e-123' })).env);
-    const request = upstream.requests.at(-1)!;
-    expect(request).toMatchObject({ method: 'GET', url: '/hit/e2e-app/with-token' });
-    expect(request.headers.authorization).toBe('Bearer tok-e2e-123');
-  });
-
   it('is one file of at most 120 KB', () => {
     expect(BUNDLE_BUDGET_BYTES).toBe(120 * 1024);
     expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 
   it('does not make Node load its fetch implementation (undici) at start', async () => {
-    const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'modules.cjs');
-    writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n')));`);
-    const run = await runChild(appDir, workerEnvironment(secretFor({ key: 'modules' })).env, { nodeArgs: ['--require', probe] });
-    expect(run.code).toBe(0);
-    expect(run.stderr).toContain('NativeModule http');
-    expect(run.stderr).not.toMatch(/undici/);
-  });
-
-  it('counts a hit over https (node:https loads on first use), trusting the authority Node is given', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const tls = await serveStandIn(EXAMPLE_APP.standIn.create(), { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+    const upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
     try {
-      const secret = JSON.stringify({ endpoint: tls.url, namespace: 'e2e-tls', key: 'hits' });
-      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert });
-      expect(trusted).toMatchObject({ code: 0, stdout: 'endpoint hit 1 times\n', stderr: '' });
-      // Without the authority the certificate is refused: TLS is really checked.
-      const untrusted = await runChild(appDir, workerEnvironment(secret).env);
-      expect(untrusted.code).toBe(4);
-      expect(untrusted.stderr).toMatch(/^COUNTER_UNREACHABLE: /);
-      expect(tls.handled).toBe(1);
+      const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'modules.cjs');
+      writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n')));`);
+      const env = workerEnvironment(JSON.stringify(EXAMPLE_APP.standIn.demoSecret(upstream.url))).env;
+      const run = await runChild(installBundleAlone(), env, { args: EXAMPLE_APP.standIn.demoArgs, nodeArgs: ['--require', probe] });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('NativeModule http');
+      expect(run.stderr).not.toMatch(/undici/);
     } finally {
-      await tls.close();
+      await upstream.close();
     }
   });
 });

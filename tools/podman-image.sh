@@ -32,7 +32,8 @@ Commands:
                   stand-in (Debian minbase, Node $NODE_VERSION, npm $NPM_VERSION, a node user,
                   CMD ["node"]) for machines that cannot reach Docker Hub; needs mmdebstrap
   base --pull     pull the real base image from Docker Hub instead
-  build           base, then podman build --pull=never -t $APP_IMAGE . and print the image id
+  build           base, then podman build --pull=never --no-cache -t $APP_IMAGE . and print
+                  the image id
   podman ARGS...  run podman on this store, e.g. podman run --rm $APP_IMAGE
   -h, --help      this text
 
@@ -149,7 +150,10 @@ base() {
 }
 
 build() {
-  local args=(--pull=never --tag "$APP_IMAGE")
+  # --no-cache: buildah (1.28) keys a RUN's cache on its text, not on the stage a
+  # --mount=type=bind,from=… brings in, so the final stage's code-cache step would keep a stale
+  # app.js after a change in src/. A whole build takes seconds (npm ci included).
+  local args=(--pull=never --no-cache --tag "$APP_IMAGE")
   base
   # Where TLS is re-signed by a gateway the host trusts (NODE_EXTRA_CA_CERTS), npm ci in the
   # build stage needs that trust too: mounted for the build's RUN steps only, never in a layer.

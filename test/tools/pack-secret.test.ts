@@ -68,52 +68,57 @@ describe.each(APPS)('npm run pack-secret, for $label', (appUnderTest) => {
 });
 
 describe('npm run pack-secret', () => {
+  const { fields, sensitive } = demoFields(EXAMPLE_APP);
+  const asOptions = (values: Record<string, string>) => Object.entries(values).flatMap(([name, value]) => [`--${name}`, value]);
+  const [firstField] = Object.keys(EXAMPLE_APP.app.secret.fields) as [string];
+
   it('says whether the backup is git-ignored, and never claims it when it is not', () => {
-    const ignored = packSecret(['--namespace', 'my-app', '--key', 'hits', '--backup', join(ROOT, '.secrets', `test-${process.pid}.json`), '--force']);
-    expect(ignored.stdout).toContain('(mode 0600, git-ignored)');
+    const ignoredPath = join(ROOT, '.secrets', `test-${process.pid}.json`);
     const notIgnored = join(ROOT, 'test', 'fixtures', `not-ignored-${process.pid}.json`);
     try {
-      const run = packSecret(['--namespace', 'my-app', '--key', 'hits', '--backup', notIgnored]);
-      expect(run.stdout).toContain('NOT git-ignored: keep it out of commits');
+      expect(packSecret([...asOptions(fields), '--backup', ignoredPath, '--force']).stdout).toContain('(mode 0600, git-ignored)');
+      expect(packSecret([...asOptions(fields), '--backup', notIgnored]).stdout).toContain('NOT git-ignored: keep it out of commits');
     } finally {
-      spawnSync('rm', ['-f', notIgnored, join(ROOT, '.secrets', `test-${process.pid}.json`)]);
+      spawnSync('rm', ['-f', notIgnored, ignoredPath]);
     }
   });
 
   it('never overwrites a backup without --force', () => {
     const backup = backupPath();
-    expect(packSecret(['--namespace', 'my-app', '--key', 'first', '--backup', backup]).code).toBe(0);
-    const refused = packSecret(['--namespace', 'my-app', '--key', 'second', '--backup', backup]);
+    expect(packSecret([...asOptions(fields), '--backup', backup]).code).toBe(0);
+    const first = readFileSync(backup, 'utf8');
+    const refused = packSecret([...asOptions(fields), '--backup', backup]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('never overwritten without --force');
-    expect(readFileSync(backup, 'utf8')).toContain('"first"');
-    expect(packSecret(['--namespace', 'my-app', '--key', 'second', '--backup', backup, '--force']).code).toBe(0);
-    expect(readFileSync(backup, 'utf8')).toContain('"second"');
+    expect(readFileSync(backup, 'utf8')).toBe(first);
+    expect(packSecret([...asOptions(fields), '--backup', backup, '--force']).code).toBe(0);
   });
 
   it('refuses a secret over 4096 bytes, as the secret service would', () => {
-    const { code, stderr } = packSecret(['--namespace', 'my-app', '--key', 'hits', '--token', 't'.repeat(4100), '--backup', backupPath()]);
+    const { code, stderr } = packSecret([...asOptions({ ...fields, [firstField]: 'x'.repeat(4100) }), '--backup', backupPath()]);
     expect(code).toBe(1);
     expect(stderr.trim()).toBe('SECRET_INVALID: secret is larger than 4096 bytes of UTF-8');
   });
 
   it('refuses a piped answer as soon as it is read, naming the field', () => {
-    const { code, stderr } = packSecret(['--backup', backupPath()], { input: '\nmy-app\nx\n' });
+    const { code, stderr } = packSecret(['--backup', backupPath()], { input: ' bad value\n' });
     expect(code).toBe(1);
-    expect(stderr.trim()).toBe('SECRET_INVALID: field "key" must be 3 to 64 characters among A-Z a-z 0-9 _ - .');
+    expect(stderr).toMatch(new RegExp(`^SECRET_INVALID: field "${firstField}" `));
+    expect(stderr).not.toContain('bad value');
   });
 
   it('--check names what is wrong without printing values, and says plainly when it cannot read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'check-'));
-    writeFileSync(join(dir, 'bad.json'), '{"namespace":"my-app","key":"hits","tokne":"tok-canary-55"}');
-    writeFileSync(join(dir, 'good.json'), 'my-app/hits\n');
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...fields, tokne: 'tok-canary-55' }));
+    writeFileSync(join(dir, 'good.json'), `${JSON.stringify(fields)}\n`);
     const bad = packSecret(['--check', join(dir, 'bad.json')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('SECRET_INVALID: unknown field "tokne" in secret');
     expect(bad.stdout + bad.stderr).not.toContain('tok-canary-55');
+    for (const value of sensitive) expect(bad.stdout + bad.stderr).not.toContain(value);
     const good = packSecret(['--check', join(dir, 'good.json')]);
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain('fields: endpoint, namespace, key');
+    expect(good.stdout).toContain(`fields: ${Object.keys(EXAMPLE_APP.app.secret.fields).join(', ')}`);
     expect(packSecret(['--check', dir]).stderr.trim()).toBe(`cannot read ${dir} (EISDIR)`);
   });
 
@@ -126,17 +131,17 @@ describe('npm run pack-secret', () => {
       for (let i = 0; i < 200 && !pane().includes(text); i++) await sleep(50);
       expect(pane()).toContain(text);
     };
-    const command = `cd ${ROOT} && TEMPLATE_APP=src/app ${process.execPath} --import tsx tools/pack-secret.ts --backup ${backup}; sleep 30`;
+    const command = `cd ${ROOT} && TEMPLATE_APP=${EXAMPLE_APP.dir} ${process.execPath} --import tsx tools/pack-secret.ts --backup ${backup}; sleep 30`;
     spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command]);
     try {
-      for (const [prompt, answer] of [['endpoint:', ''], ['namespace:', 'my-app'], ['key:', 'hits'], ['token:', 'tok-typed-in-tmux']] as const) {
-        await waitFor(prompt);
-        spawnSync('tmux', ['send-keys', '-t', session, '-l', answer]);
+      for (const name of Object.keys(EXAMPLE_APP.app.secret.fields)) {
+        await waitFor(`${name}:`);
+        spawnSync('tmux', ['send-keys', '-t', session, '-l', fields[name] ?? '']);
         spawnSync('tmux', ['send-keys', '-t', session, 'Enter']);
       }
       await waitFor('Backup written');
-      expect(pane()).not.toContain('tok-typed-in-tmux');
-      expect(JSON.parse(readFileSync(backup, 'utf8'))).toEqual({ namespace: 'my-app', key: 'hits', token: 'tok-typed-in-tmux' });
+      for (const value of sensitive) expect(pane()).not.toContain(value);
+      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
     } finally {
       spawnSync('tmux', ['kill-session', '-t', session]);
     }
