@@ -11,7 +11,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { loadApp, type AppUnderWork } from './app';
 import { buildBundle, isBundleStale } from './build';
 import { parseOptions } from './cli';
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const current: Record<string, string> = readTeeEnv();
     const mib = (kb: number) => `${(kb / MiB).toFixed(0)} MiB`;
-    console.log(`${runs} runs of the image's app.js (${image.node} ${image.args.slice(0, -1).join(' ')}):
+    console.log(`${runs} runs of the image's app.js (${relative(process.cwd(), image.node)} ${image.args.slice(0, -1).join(' ')}):
   peak virtual size           ${mib(peakVirtual)}   (what a Gramine enclave must hold)
   anonymous, one malloc arena ${mib(anonymousVirtual)}   (what the SCONE heap must hold; musl has one arena)
   peak resident               ${mib(peakResident)}   (pages actually touched)
