@@ -4,7 +4,8 @@
  * Usage: npm run build [-- --quiet] [-- --check-budget]
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -95,7 +96,7 @@ const trimUnusedCode: Plugin = {
 };
 
 export async function buildBundle(): Promise<Metafile> {
-  const { metafile } = await build({
+  const { metafile, outputFiles } = await build({
     absWorkingDir: ROOT,
     entryPoints: ['src/index.ts'],
     outfile: BUNDLE,
@@ -107,7 +108,15 @@ export async function buildBundle(): Promise<Metafile> {
     metafile: true,
     plugins: [trimUnusedCode],
     logLevel: 'warning',
+    write: false,
   });
+  // Written through a temporary name and a rename: a test (or a second mutation-testing runner)
+  // that copies dist/app.js while it is rebuilt gets the old file or the new one, never a part.
+  mkdirSync(dirname(BUNDLE), { recursive: true });
+  for (const { path, contents } of outputFiles) {
+    writeFileSync(`${path}.${process.pid}.tmp`, contents);
+    renameSync(`${path}.${process.pid}.tmp`, path);
+  }
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
   // Alone in /app there is no package.json at all, and CommonJS is Node's default.
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE } from '../../tools/build';
 import { workerVariables } from '../../tools/local';
+import { mutationChild } from './mutation';
 
 /** The bundle copied alone into an empty folder, as the images hold it in /app. */
 export function installBundleAlone(): string {
@@ -32,19 +33,23 @@ export interface ChildRun {
 /** Runs `node [nodeArgs] app.js` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: { nodeArgs?: string[]; uid?: number; gid?: number } = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(appDir, 'app.js')], {
+    const mutation = mutationChild(env, options.nodeArgs ?? []);
+    const child = spawn(process.execPath, [...mutation.nodeArgs, join(appDir, 'app.js')], {
       cwd: appDir,
-      env,
+      env: mutation.env,
       uid: options.uid,
       gid: options.gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...mutation.stdio],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    let report = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stdio[3]?.on('data', (chunk: Buffer) => (report += chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      mutation.collect(report);
       const out = env.IEXEC_OUT;
       let files: Record<string, string> = {};
       try {
