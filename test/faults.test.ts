@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, type ErrorCode } from '../src/errors';
+import { underMutationTesting } from './helpers/mutation';
 import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
 
 type Answer =
@@ -130,6 +131,8 @@ type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 const CASES = Number(process.env.FAULT_CASES ?? 200);
 const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);
 const CONCURRENCY = 8;
+// Mutation testing needs a verdict, not the list of every failing case: it stops at the first.
+const stopAtFirstFailure = underMutationTesting();
 
 let port: number;
 let close: () => Promise<void>;
@@ -197,7 +200,7 @@ describe('the bundle under generated faults', () => {
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (next < cases.length) {
+        while (next < cases.length && !(stopAtFirstFailure && failures.length > 0)) {
           const c = cases[next++]!;
           const problems = await runCase(appDir, c);
           if (problems.length > 0) failures.push(`${problems.join('; ')}\n  case: ${JSON.stringify(c)}`);

@@ -17,6 +17,7 @@ export function readDeveloperSecret(env: NodeJS.ProcessEnv): string {
     );
   }
   // Says the limit, never the actual size: the length of a secret is a hint about it.
+  // Stryker disable next-line StringLiteral: an empty encoding name means UTF-8 to Buffer.byteLength
   if (Buffer.byteLength(raw, 'utf8') > SECRET_MAX_BYTES) {
     throw new AppError('SECRET_INVALID', `secret is larger than ${SECRET_MAX_BYTES} bytes of UTF-8`);
   }
@@ -50,9 +51,11 @@ export function validateSecretFields<S extends z.ZodMiniType>(schema: S, value: 
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const [issue] = parsed.error.issues;
+  // Stryker disable next-line OptionalChaining: a failed safeParse has at least one issue
   if (issue?.code === 'unrecognized_keys') {
     throw new AppError('SECRET_INVALID', `unknown field ${fieldName(issue.keys[0] ?? '')} in secret`);
   }
+  // Stryker disable next-line OptionalChaining: as above
   const key = issue?.path[0];
   if (issue === undefined || key === undefined) throw new AppError('SECRET_INVALID', 'secret is not valid');
   const missing = typeof value === 'object' && value !== null && !(key in value);

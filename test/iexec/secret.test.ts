@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
 import { AppError } from '../../src/errors';
-import { parseJsonObject, readDeveloperSecret, SECRET_MAX_BYTES } from '../../src/iexec/secret';
+import { parseJsonObject, readDeveloperSecret, SECRET_MAX_BYTES, validateSecretFields } from '../../src/iexec/secret';
 
 const withSecret = (value: string | undefined): NodeJS.ProcessEnv => ({ IEXEC_APP_DEVELOPER_SECRET: value });
 
@@ -56,6 +57,22 @@ describe('parseJsonObject', () => {
   });
 
   it.each(['[]', '1', '"text"', 'null', 'true'])('refuses %s', (raw) => {
-    expect(errorOf(() => parseJsonObject(raw)).message).toBe('secret must be a JSON object');
+    expect(errorOf(() => parseJsonObject(raw)).line).toBe('SECRET_INVALID: secret must be a JSON object');
+  });
+});
+
+describe('validateSecretFields, whatever the schema', () => {
+  it.each(['text', null, 5, []])('refuses %j against an object schema without naming a field', (value) => {
+    const error = errorOf(() => validateSecretFields(z.strictObject({ field: z.string() }), value));
+    expect(error.line).toBe('SECRET_INVALID: secret is not valid');
+  });
+
+  it.each([
+    ['a string', z.string(), 'text'],
+    ['null', z.null(), null],
+  ])('names the field a check on %s points at, with its rule', (_, schema, value) => {
+    const check = z.refine(() => false, { path: ['field'], error: 'must be another value' });
+    const error = errorOf(() => validateSecretFields(schema.check(check), value));
+    expect(error.line).toBe('SECRET_INVALID: field "field" must be another value');
   });
 });

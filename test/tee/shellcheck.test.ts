@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
 
-const SCRIPTS = ['sconify.sh', '.ci/run'];
+const SCRIPTS = ['sconify.sh', '.ci/run', '.ci/mutation'];
 
 describe('shell scripts', () => {
   it.each(SCRIPTS)('%s is shellcheck-clean', (script) => {
