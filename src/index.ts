@@ -10,6 +10,7 @@ process.env.UV_THREADPOOL_SIZE = '1';
 // failure rather than printed as it is (an error can quote the secret).
 const crash = (error: unknown): never => process.exit(reportFailure(error, process.env));
 process.on('uncaughtException', crash);
+// Stryker disable next-line StringLiteral: Node (>= 15) raises an unhandled rejection as an uncaught exception anyway; this keeps it so under --unhandled-rejections=warn
 process.on('unhandledRejection', crash);
 
 void run(app, { env: process.env, argv: process.argv.slice(2) }).then((code) => {

@@ -13,6 +13,7 @@ import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
 import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
 import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
+import { underMutationTesting } from './helpers/mutation';
 import { installBundleAlone, runChild, runChild as runChildOn, workerEnvironment, type ChildOptions } from './helpers/worker';
 
 const imageNode = inject('imageNode');
@@ -174,7 +175,8 @@ describe.each(APPS)('the bundle of $label over https (node:https loads on first 
 });
 
 describe('the example bundle', () => {
-  it('is one file of at most 120 KB', () => {
+  // Under mutation testing the bundle carries Stryker's instrumentation, which the budget is not for.
+  it.skipIf(underMutationTesting())('is one file of at most 120 KB', () => {
     expect(BUNDLE_BUDGET_BYTES).toBe(120 * 1024);
     expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });

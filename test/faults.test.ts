@@ -14,6 +14,7 @@ import { MAX_RETRIES, MAX_RETRY_AFTER_S } from '../src/iexec/http';
 import { serveStandIn } from '../tools/stand-in-server';
 import { APPS, type AppUnderTest } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
+import { underMutationTesting } from './helpers/mutation';
 import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
 
 type Fault =
@@ -112,6 +113,8 @@ const caseArb = fc.array(faultArb, { minLength: 1, maxLength: 3 });
 const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 2 ** 31);
 const CONCURRENCY = 8;
 const REQUESTER_CANARY = 'requester-secret-canary-31337';
+// Mutation testing needs a verdict, not the list of every failing case: it stops at the first.
+const stopAtFirstFailure = underMutationTesting();
 
 async function runCase(appDir: string, app: AppUnderTest, faults: Fault[]): Promise<string[]> {
   let requests = 0;
@@ -168,7 +171,7 @@ describe.each(APPS.map((app, i) => ({ ...app, cases: Number(process.env.FAULT_CA
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        while (next < cases.length) {
+        while (next < cases.length && !(stopAtFirstFailure && failures.length > 0)) {
           const faults = cases[next++]!;
           const problems = await runCase(appDir, app, faults);
           if (problems.length > 0) failures.push(`${problems.join('; ')}\n  case: ${JSON.stringify(faults)}`);

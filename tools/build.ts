@@ -3,7 +3,7 @@
  * the file the images copy to /app. Prints the bundle's size by package.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,7 +159,7 @@ const appAt = (appDir: string): Plugin => ({
 });
 
 export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarget = DEFAULT_TARGET): Promise<Metafile> {
-  const { metafile } = await build({
+  const app = await build({
     absWorkingDir: ROOT,
     entryPoints: ['src/index.ts'],
     outfile,
@@ -171,8 +171,9 @@ export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarg
     metafile: true,
     plugins: [appAt(appDir), trimUnusedCode],
     logLevel: 'warning',
+    write: false,
   });
-  await build({
+  const codeCache = await build({
     absWorkingDir: ROOT,
     entryPoints: ['tools/code-cache.ts'],
     outfile: codeCacheTool,
@@ -184,11 +185,19 @@ export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarg
     define: { 'import.meta.filename': 'undefined' },
     plugins: [appAt(appDir)],
     logLevel: 'warning',
+    write: false,
   });
+  // Written through a temporary name and a rename: a test (or a second mutation-testing runner)
+  // that copies the bundle while it is rebuilt gets the old file or the new one, never a part.
+  for (const { path, contents } of [...app.outputFiles, ...codeCache.outputFiles]) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.${process.pid}.tmp`, contents);
+    renameSync(`${path}.${process.pid}.tmp`, path);
+  }
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
   // Alone in /app there is no package.json at all, and CommonJS is Node's default.
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');
-  return metafile;
+  return app.metafile;
 }
 
 /** True when the bundle is missing or older than what it is built from. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
 import { entrypointFlags, installImageApp } from '../../tools/image-app';
 import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
+import { mutationChild } from './mutation';
 
 /** An app alone in an empty folder as the images hold it in /app: app.js with `node`'s code cache. */
 export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET, node = process.execPath): string {
@@ -41,20 +42,24 @@ export interface ChildOptions {
 /** Runs `node <entrypoint flags> [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const [node, ...command] = appCommand(appDir, options.nodeArgs, options.node);
+    const mutation = mutationChild(env, options.nodeArgs ?? []);
+    const [node, ...command] = appCommand(appDir, mutation.nodeArgs, options.node);
     const child = spawn(node, [...command, ...(options.args ?? [])], {
       cwd: appDir,
-      env,
+      env: mutation.env,
       uid: options.uid,
       gid: options.gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...mutation.stdio],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    let report = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stdio[3]?.on('data', (chunk: Buffer) => (report += chunk));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      mutation.collect(report);
       const out = env.IEXEC_OUT;
       let files: Record<string, string> = {};
       try {

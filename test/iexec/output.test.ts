@@ -52,7 +52,13 @@ describe('writeResult', () => {
     writeFileSync(join(blocked, 'placeholder'), '');
     const target = join(dir, 'result.txt');
     renameSync(blocked, target);
-    expect(() => writeResult(dir, 'x')).toThrow(/OUTPUT_UNWRITABLE|cannot write result.txt in IEXEC_OUT/);
+    expect(() => writeResult(dir, 'x')).toThrow(AppError);
+    try {
+      writeResult(dir, 'x');
+    } catch (error) {
+      // The system's code says why; nothing else of the error is kept.
+      expect((error as AppError).line).toBe('OUTPUT_UNWRITABLE: cannot write result.txt in IEXEC_OUT (EISDIR)');
+    }
     expect(readdirSync(dir)).toEqual(['result.txt']);
   });
 });
