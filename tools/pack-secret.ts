@@ -26,10 +26,10 @@ function help(spec: SecretSpec): string {
 
 Packs the secret's fields into the one value iExec stores for the app, checks it with the
 app's own parser (and the ${SECRET_MAX_BYTES}-byte limit), writes it to a backup (mode 0600,
-${DEFAULT_BACKUP} by default) and prints how to push it. With no field option, asks for
-each field in turn; a sensitive one is typed without echo and never shown again.
+by default ${DEFAULT_BACKUP}) and prints how to push it. With no field
+option, asks for each field in turn; a sensitive one is typed without echo and never shown again.
 
-Fields (src/app):
+Fields (the app's secret schema):
 ${fields.join('\n')}
 
   --check FILE   validate an existing packed secret; names bad fields, never prints values
