@@ -5,7 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,6 +13,7 @@ import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
 import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';
+import { closedPort } from './helpers/ports';
 import { installBundleAlone, runChild, runChild as runChildOn, workerEnvironment, type ChildOptions } from './helpers/worker';
 
 const imageNode = inject('imageNode');
@@ -30,15 +30,6 @@ if (imageNode.skipped !== undefined) {
   describe.skip(`the bundles on the image's Node (SKIPPED: ${imageNode.skipped})`, () => {
     it("runs the end-to-end tests on the image's Node", () => {});
   });
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, app, target, node }) => {
@@ -181,16 +172,17 @@ describe('the example bundle', () => {
     expect(statSync(BUNDLE).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 
-  it('does not make Node load its fetch implementation (undici) at start', async () => {
+  it("does not make Node load its fetch implementation (undici) at start, and sizes libuv's pool to one thread", async () => {
     const upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
     try {
       const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'modules.cjs');
-      writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n')));`);
+      writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n') + '\\nUV_THREADPOOL_SIZE=' + process.env.UV_THREADPOOL_SIZE));`);
       const env = workerEnvironment(JSON.stringify(EXAMPLE_APP.standIn.demoSecret(upstream.url))).env;
       const run = await runChild(installBundleAlone(), env, { args: EXAMPLE_APP.standIn.demoArgs, nodeArgs: ['--require', probe] });
       expect(run.code).toBe(0);
       expect(run.stderr).toContain('NativeModule http');
       expect(run.stderr).not.toMatch(/undici/);
+      expect(run.stderr).toMatch(/\nUV_THREADPOOL_SIZE=1$/);
     } finally {
       await upstream.close();
     }

@@ -7,7 +7,8 @@ export const DEFAULT_ENDPOINT = 'https://abacus.jasoncameron.dev';
 // The counter service's own rule for namespaces and keys.
 const NAME = /^[A-Za-z0-9_\-.]{3,64}$/;
 const NAME_RULE = 'must be 3 to 64 characters among A-Z a-z 0-9 _ - .';
-export const counterName = z.string({ error: NAME_RULE }).check(z.regex(NAME, { error: NAME_RULE }));
+// The string's error covers its checks too: one message for any way a name breaks the rule.
+export const counterName = z.string({ error: NAME_RULE }).check(z.regex(NAME));
 
 // Plain http is only for a counter on this machine: local runs and tests.
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -23,7 +24,7 @@ function isAllowedEndpoint(text: string): boolean {
 /** The fields packed into IEXEC_APP_DEVELOPER_SECRET. */
 export const counterSecret = defineSecret({
   schema: z.strictObject({
-    endpoint: z._default(z.string({ error: ENDPOINT_RULE }).check(z.refine(isAllowedEndpoint, { error: ENDPOINT_RULE })), DEFAULT_ENDPOINT),
+    endpoint: z._default(z.string({ error: ENDPOINT_RULE }).check(z.refine(isAllowedEndpoint)), DEFAULT_ENDPOINT),
     namespace: counterName,
     key: counterName,
     // Visible ASCII only: it goes into an HTTP header, where a line break would split it.

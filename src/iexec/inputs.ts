@@ -1,5 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { taskError } from '../errors';
 
 /** One file the requester gave (`iexec app run --input-files URL,…`), downloaded by the worker. */
@@ -35,7 +35,7 @@ export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
 
   const root = realFolder(env.IEXEC_IN, 'IEXEC_IN');
   const folder = env.IEXEC_INPUT_FILES_FOLDER ? realFolder(env.IEXEC_INPUT_FILES_FOLDER, 'IEXEC_INPUT_FILES_FOLDER') : root;
-  if (folder !== root && !isInside(folder, root)) throw invalid('IEXEC_INPUT_FILES_FOLDER is not inside IEXEC_IN');
+  if (!isWithin(folder, root)) throw invalid('IEXEC_INPUT_FILES_FOLDER is not inside IEXEC_IN');
 
   const inputFiles = Array.from({ length: Number(count) }, (_, i) => {
     const index = i + 1;
@@ -65,11 +65,9 @@ function fileInside(folder: string, name: string, root: string, what: string): s
   } catch {
     throw invalid(`${what} is missing`);
   }
-  if (!isInside(real, root) || !statSync(real).isFile()) throw invalid(`${what} is not a regular file inside IEXEC_IN`);
+  if (!isWithin(real, root) || !statSync(real).isFile()) throw invalid(`${what} is not a regular file inside IEXEC_IN`);
   return real;
 }
 
-const isInside = (child: string, parent: string): boolean => {
-  const path = relative(parent, child);
-  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
-};
+/** Whether `path` is `folder` or below it (both resolved; on Linux relative() never gives an absolute path). */
+const isWithin = (path: string, folder: string): boolean => !relative(folder, path).startsWith('..');

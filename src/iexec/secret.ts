@@ -46,21 +46,21 @@ export function readDeveloperSecret<S extends Shape>(env: NodeJS.ProcessEnv, spe
 /** A packed secret's fields, validated as the app will validate them (pack-secret uses this too). */
 export function unpackSecret<S extends Shape>(raw: string, spec: SecretSpec<S>): z.output<z.ZodMiniObject<S>> {
   // Says the limit, never the actual size: the length of a secret is a hint about it.
-  if (Buffer.byteLength(raw, 'utf8') > SECRET_MAX_BYTES) throw invalid(`secret is larger than ${SECRET_MAX_BYTES} bytes of UTF-8`);
+  if (Buffer.byteLength(raw) > SECRET_MAX_BYTES) throw invalid(`secret is larger than ${SECRET_MAX_BYTES} bytes of UTF-8`);
   const text = raw.trim();
   const fields = text.startsWith('{') ? parseJsonObject(text) : spec.plainText?.(text);
   if (fields === undefined) throw invalid('secret must be a JSON object');
   return validateNamed(spec.schema, fields, invalid, { one: (name) => `field ${safeName(name)}`, all: 'secret' });
 }
 
-/** JSON.parse's own messages quote the input, so they are replaced. */
+/**
+ * JSON.parse's own messages quote the input, so they are replaced. The text starts with `{`:
+ * whatever parses is an object.
+ */
 function parseJsonObject(text: string): Record<string, unknown> {
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as Record<string, unknown>;
   } catch {
     throw invalid('secret is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('secret must be a JSON object');
-  return value as Record<string, unknown>;
 }

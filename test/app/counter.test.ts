@@ -73,6 +73,11 @@ describe('the counter app', () => {
     expect(seen[0]!.url).toBe(`${ENDPOINT}/hit/my-app/hits`);
   });
 
+  it('says what its option is, and why its result differs between runs', () => {
+    expect(app.args.options.key.description).toMatch(/^[a-z].{5,}/);
+    expect(app.resultVaries).toMatch(/^[a-z].{5,}/);
+  });
+
   it('hits the key the requester names with --key, in the same namespace', async () => {
     const seen = counter();
     await app.run({ ...task, secret: hit, args: { key: 'other-key' } });

@@ -25,7 +25,8 @@ describe('unpackCounterSecret: accepted forms', () => {
   });
 
   it('defaults the endpoint and leaves the token out when absent', () => {
-    expect(unpackCounterSecret(pack(valid))).toEqual({ ...valid, endpoint: DEFAULT_ENDPOINT });
+    expect(unpackCounterSecret(pack(valid))).toEqual({ ...valid, endpoint: 'https://abacus.jasoncameron.dev' });
+    expect(DEFAULT_ENDPOINT).toBe('https://abacus.jasoncameron.dev');
   });
 
   it("keeps the seed tutorial's plain namespace/key form working", () => {
@@ -51,6 +52,13 @@ describe('unpackCounterSecret: accepted forms', () => {
   it('accepts unicode elsewhere in the JSON as long as the fields keep their rules', () => {
     // A unicode token is refused (it goes into a header), but unicode JSON escapes of ASCII are fine.
     expect(unpackCounterSecret('{"namespace":"\\u006dy-app","key":"hits"}').namespace).toBe('my-app');
+  });
+});
+
+describe('the secret as the tools show it', () => {
+  it('says what each field is, and only the token is sensitive (never echoed or shown again)', () => {
+    for (const info of Object.values(counterSecret.fields)) expect(info.description).toMatch(/^[a-z].{5,}/);
+    expect(Object.entries(counterSecret.fields).filter(([, info]) => info.sensitive === true).map(([name]) => name)).toEqual(['token']);
   });
 });
 
@@ -108,6 +116,7 @@ describe('unpackCounterSecret: refused, with the field named and no value shown'
     ['a plain word', 'just-a-word', 'secret must be a JSON object or "namespace/key"'],
     ['a legacy form with a bad key', 'my-app/h', 'field "key" must be'],
     ['a legacy form with too many parts', 'my-app/hits/more', 'field "key" must be'],
+    ['a legacy form with no namespace (the slash first)', '/hits', 'field "namespace" must be'],
     ['JSON null', 'null', 'secret must be a JSON object or "namespace/key"'],
   ])('%s', (_, raw, message) => {
     const error = failure(raw);

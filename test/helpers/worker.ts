@@ -39,6 +39,12 @@ export interface ChildOptions {
   gid?: number;
 }
 
+/**
+ * Longest a child may run: the slowest honest run waits two Retry-Afters at their 5 s limit and then
+ * a 10 s timeout. A child past it (a mutant that loops or sleeps) is killed and its test fails.
+ */
+export const CHILD_TIME_LIMIT_MS = 25_000;
+
 /** Runs `node <entrypoint flags> [nodeArgs] app.js [args]` as a child process and collects what it printed and wrote. */
 export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
@@ -57,8 +63,16 @@ export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildO
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
     child.stdio[3]?.on('data', (chunk: Buffer) => (report += chunk));
-    child.on('error', reject);
+    const limit = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the bundle did not exit within ${CHILD_TIME_LIMIT_MS / 1000} s: killed`));
+    }, CHILD_TIME_LIMIT_MS);
+    child.on('error', (error) => {
+      clearTimeout(limit);
+      reject(error);
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(limit);
       mutation.collect(report);
       const out = env.IEXEC_OUT;
       let files: Record<string, string> = {};

@@ -16,6 +16,11 @@ describe('parseRequesterArgs', () => {
     expect(parseRequesterArgs(argv, spec)).toEqual(expected);
   });
 
+  it('names the arguments as a whole when the rule broken is about no single option', async () => {
+    const both = defineArgs({ ...spec, schema: spec.schema.check(z.refine((args) => args.city !== 'rome', { error: 'x' })) });
+    expect((await failureOf(() => parseRequesterArgs(['--city', 'rome'], both))).line).toBe('ARGS_INVALID: arguments is not valid');
+  });
+
   it.each([
     ['an unknown option', ['--city', 'paris', '--cty', 'x'], 'unknown option --cty'],
     ['an unknown option whose name looks like a value', ['--city', 'paris', '--sk_live_0123456789abcdef0123456789abcdef'], 'unknown option (a name that is withheld)'],

@@ -37,6 +37,20 @@ describe('readInputs', () => {
     expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '0xdataset' }).dataset).toBe(join(input, '0xdataset'));
   });
 
+  it('takes IEXEC_INPUT_FILES_FOLDER empty as IEXEC_IN, and a name starting with a dot as any other', () => {
+    writeFileSync(join(input, '.hidden'), 'data');
+    expect(readInputs({ ...files('.hidden'), IEXEC_INPUT_FILES_FOLDER: '' }).inputFiles).toEqual([{ index: 1, name: '.hidden', path: join(input, '.hidden') }]);
+  });
+
+  it('takes a count of up to 9999 files (1000 here: the first name is then missing)', async () => {
+    expect((await failureOf(() => readInputs({ ...files(), IEXEC_INPUT_FILES_NUMBER: '1000' }))).message).toBe('input file 1 has no usable file name');
+  });
+
+  it.each(['01', '10000', 'x1', '1x', ' 1', ''])('refuses the count %j', async (count) => {
+    const error = await failureOf(() => readInputs({ ...files(), IEXEC_INPUT_FILES_NUMBER: count }));
+    expect(error.line).toBe('INPUT_INVALID: IEXEC_INPUT_FILES_NUMBER is not a number of files');
+  });
+
   it.each([
     ['a count that is not a number', () => ({ ...files(), IEXEC_INPUT_FILES_NUMBER: 'two' }), 'IEXEC_INPUT_FILES_NUMBER is not a number of files'],
     ['a negative count', () => ({ ...files(), IEXEC_INPUT_FILES_NUMBER: '-1' }), 'IEXEC_INPUT_FILES_NUMBER is not a number of files'],
@@ -45,6 +59,11 @@ describe('readInputs', () => {
     ['a name that climbs out', () => files('../etc-passwd-secret'), 'input file 1 has no usable file name'],
     ['a name with a folder', () => files('sub/secret-file'), 'input file 1 has no usable file name'],
     ['a name that is ..', () => files('..'), 'input file 1 has no usable file name'],
+    ['a name that is .', () => files('.'), 'input file 1 has no usable file name'],
+    ['a name with a backslash', () => files('sub\\secret-file'), 'input file 1 has no usable file name'],
+    ['a name with a NUL', () => files('secret\0file'), 'input file 1 has no usable file name'],
+    ['an input folder that is a file', () => (writeFileSync(join(input, 'file-secret'), ''), { ...files('x'), IEXEC_INPUT_FILES_FOLDER: join(input, 'file-secret') }), 'IEXEC_INPUT_FILES_FOLDER is not a folder'],
+    ['IEXEC_IN a file', () => (writeFileSync(join(input, 'file-secret'), ''), { ...files('x'), IEXEC_IN: join(input, 'file-secret') }), 'IEXEC_IN is not a folder'],
     ['a folder', () => (mkdirSync(join(input, 'folder-secret')), files('folder-secret')), 'input file 1 is not a regular file inside IEXEC_IN'],
     ['a link out of IEXEC_IN', () => (symlinkSync('/etc/hostname', join(input, 'link-secret')), files('link-secret')), 'input file 1 is not a regular file inside IEXEC_IN'],
     ['IEXEC_IN unset', () => ({ ...files('x'), IEXEC_IN: undefined }), 'IEXEC_IN is not set'],

@@ -11,6 +11,10 @@ describe('requester secrets', () => {
       IEXEC_REQUESTER_SECRET_01: 'leading zero',
       IEXEC_REQUESTER_SECRET_3: '',
       IEXEC_REQUESTER_SECRET_X: 'x',
+      XIEXEC_REQUESTER_SECRET_2: 'prefixed',
+      IEXEC_REQUESTER_SECRET_4X: 'suffixed',
+      iexec_requester_secret_5: 'lower case',
+      IEXEC_REQUESTER_SECRET_6: undefined,
       IEXEC_APP_DEVELOPER_SECRET: 'developer',
     });
     expect([...secrets]).toEqual([

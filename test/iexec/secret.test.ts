@@ -67,6 +67,7 @@ describe('unpackSecret', () => {
   it("reads a plain-text form through the spec's own reader", async () => {
     const legacy = defineSecret({ ...spec, plainText: (text) => (text.includes(':') ? { name: text.split(':')[0] } : undefined) });
     expect(unpackSecret('abc:rest', legacy)).toEqual({ name: 'abc' });
+    expect(unpackSecret('abc:rest}', legacy)).toEqual({ name: 'abc' }); // JSON only when it starts with {
     expect((await failureOf(() => unpackSecret('abc', legacy))).message).toBe('secret must be a JSON object');
     const strict = defineSecret({ ...spec, plainText: () => { throw taskError('SECRET_INVALID', 'secret must be JSON or name:rest'); } });
     expect((await failureOf(() => unpackSecret('abc', strict))).message).toBe('secret must be JSON or name:rest');
