@@ -69,5 +69,8 @@ function fileInside(folder: string, name: string, root: string, what: string): s
   return real;
 }
 
-/** Whether `path` is `folder` or below it (both resolved; on Linux relative() never gives an absolute path). */
-const isWithin = (path: string, folder: string): boolean => !relative(folder, path).startsWith('..');
+/**
+ * Whether `path` is `folder` or below it (both resolved; on Linux relative() never gives an
+ * absolute path). A name that merely starts with dots (`..data`) is inside.
+ */
+const isWithin = (path: string, folder: string): boolean => !/^\.\.(\/|$)/.test(relative(folder, path));

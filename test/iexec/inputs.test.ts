@@ -23,6 +23,16 @@ describe('readInputs', () => {
     expect(readInputs({})).toEqual({ inputFiles: [], dataset: undefined });
   });
 
+  it('takes a name that merely starts with dots, inside IEXEC_IN and in a sub-folder starting so', () => {
+    writeFileSync(join(input, '..data'), 'x');
+    expect(readInputs(files('..data')).inputFiles[0]!.path).toBe(join(input, '..data'));
+    for (const folder of ['..in', 'in..']) {
+      mkdirSync(join(input, folder));
+      writeFileSync(join(input, folder, 'f'), 'x');
+      expect(readInputs({ ...files('f'), IEXEC_INPUT_FILES_FOLDER: join(input, folder) }).inputFiles[0]!.path).toBe(join(input, folder, 'f'));
+    }
+  });
+
   it('lists the input files in order, as paths inside IEXEC_IN', () => {
     writeFileSync(join(input, 'b'), 'second');
     writeFileSync(join(input, '0xabc'), 'first');
