@@ -1,6 +1,6 @@
 import type { SecretSpec } from '../src/iexec/secret';
 
-export const HIDDEN = '<hidden>';
+const HIDDEN = '<hidden>';
 
 /** The packed secret as tools may show it: every sensitive field's value replaced. */
 export function redacted(spec: SecretSpec, fields: Record<string, unknown>): string {

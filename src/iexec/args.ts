@@ -1,14 +1,12 @@
 import { parseArgs } from 'node:util';
 import type * as z from 'zod/mini';
 import { taskError } from '../errors';
-import { safeName, validateNamed } from './fields';
+import { safeName, validateNamed, type Shape } from './fields';
 
 /** What tools and the README show about a requester option. */
 export interface OptionInfo {
   description: string;
 }
-
-type Shape = z.ZodMiniObject['shape'];
 
 /**
  * The requester's arguments (`iexec app run --args "--name value"`): options that each take one

@@ -1,6 +1,9 @@
 import type * as z from 'zod/mini';
 import type { AppError } from '../errors';
 
+/** The fields of a zod object: a secret's, or the requester's options. */
+export type Shape = z.ZodMiniObject['shape'];
+
 /** A field or option name is shown only when it looks like one: a "name" could be a pasted value. */
 const PRINTABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 export const safeName = (name: PropertyKey, show = (printable: string) => `"${printable}"`): string =>

@@ -21,8 +21,8 @@ export interface Upstream {
   maxResponseBytes: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024;
 // Retried only when the server says it did nothing, and only if it asks us to wait briefly.
 export const MAX_RETRIES = 2;
 export const MAX_RETRY_AFTER_S = 5;

@@ -1,6 +1,6 @@
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { taskError } from '../errors';
-import { safeName, validateNamed } from './fields';
+import { safeName, validateNamed, type Shape } from './fields';
 
 /** The SMS refuses larger secrets (HTTP 413), so no real secret can exceed it. */
 export const SECRET_MAX_BYTES = 4096;
@@ -12,8 +12,6 @@ export interface FieldInfo {
   sensitive?: boolean;
 }
 
-type Shape = z.ZodMiniObject['shape'];
-
 export interface SecretSpec<S extends Shape = Shape> {
   schema: z.ZodMiniObject<S>;
   fields: { readonly [K in keyof S]: FieldInfo };
@@ -23,8 +21,6 @@ export interface SecretSpec<S extends Shape = Shape> {
 
 /** The developer secret's fields: a strict zod object (the single source of the type) and what to say about each field. */
 export const defineSecret = <S extends Shape>(spec: SecretSpec<S>): SecretSpec<S> => spec;
-
-export type SecretOf<T extends SecretSpec> = z.output<T['schema']>;
 
 const invalid = (message: string) => taskError('SECRET_INVALID', message);
 
