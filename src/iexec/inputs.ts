@@ -18,6 +18,10 @@ export interface TaskInputs {
 }
 
 const invalid = (message: string) => taskError('INPUT_INVALID', message);
+// A task without a dataset still gets both dataset variables, set to the deal's dataset pointer:
+// the zero address (iexec-commons-poco TaskDescription.toTaskDescription, getDataPointer();
+// iexec-common IexecEnvUtils.getComputeStageEnvMap; TaskDescription.containsDataset()).
+const ZERO_ADDRESS = /^0x0{40}$/i;
 const COUNT = /^(0|[1-9]\d{0,3})$/;
 // A plain file name: no folder part, nothing that climbs out.
 const PLAIN_NAME = /^(?!\.\.?$)[^/\\\0]+$/;
@@ -31,7 +35,8 @@ export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
   const count = env.IEXEC_INPUT_FILES_NUMBER ?? '0';
   if (!COUNT.test(count)) throw invalid('IEXEC_INPUT_FILES_NUMBER is not a number of files');
   const datasetName = env.IEXEC_DATASET_FILENAME ?? '';
-  if (count === '0' && datasetName === '') return { inputFiles: [], dataset: undefined };
+  const hasDataset = hasDatasetIn(env.IEXEC_DATASET_ADDRESS ?? '', datasetName);
+  if (count === '0' && !hasDataset) return { inputFiles: [], dataset: undefined };
 
   const root = realFolder(env.IEXEC_IN, 'IEXEC_IN');
   const folder = env.IEXEC_INPUT_FILES_FOLDER ? realFolder(env.IEXEC_INPUT_FILES_FOLDER, 'IEXEC_INPUT_FILES_FOLDER') : root;
@@ -42,9 +47,17 @@ export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
     const name = env[`IEXEC_INPUT_FILE_NAME_${index}`] ?? '';
     return { index, name, path: fileInside(folder, name, root, `input file ${index}`) };
   });
-  const dataset = datasetName === '' ? undefined : fileInside(root, datasetName, root, 'the dataset');
+  const dataset = hasDataset ? fileInside(root, datasetName, root, 'the dataset') : undefined;
   return { inputFiles, dataset };
 }
+
+/**
+ * A zero address in either variable means no dataset, as does neither being set (a worker sets
+ * both to one value; a hand-made environment may set one). A real address with no file name is a
+ * dataset that cannot be found, refused below.
+ */
+const hasDatasetIn = (address: string, name: string): boolean =>
+  !ZERO_ADDRESS.test(address) && !ZERO_ADDRESS.test(name) && (address !== '' || name !== '');
 
 function realFolder(path: string | undefined, variable: string): string {
   if (!path) throw invalid(`${variable} is not set`);

@@ -5,6 +5,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { readInputs } from '../../src/iexec/inputs';
 import { failureOf } from '../helpers/errors';
 
+const ZERO = `0x${'0'.repeat(40)}`;
+// Not the zero address by one digit: a dataset.
+const DATASET = `0x${'0'.repeat(39)}1`;
+
 let input: string;
 beforeEach(() => {
   input = mkdtempSync(join(tmpdir(), 'iexec-in-'));
@@ -21,6 +25,28 @@ describe('readInputs', () => {
   it('has nothing to read for a task without input files or dataset', () => {
     expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', IEXEC_DATASET_FILENAME: '' })).toEqual({ inputFiles: [], dataset: undefined });
     expect(readInputs({})).toEqual({ inputFiles: [], dataset: undefined });
+  });
+
+  // What a worker sends for a task without a dataset: both variables set to the zero address
+  // (iexec-common IexecEnvUtils.getComputeStageEnvMap), whatever its case.
+  it.each([
+    ['both the zero address', { IEXEC_DATASET_ADDRESS: ZERO, IEXEC_DATASET_FILENAME: ZERO }],
+    ['both the zero address, upper-case hex', { IEXEC_DATASET_ADDRESS: ZERO.toUpperCase().replace('0X', '0x'), IEXEC_DATASET_FILENAME: ZERO.toUpperCase().replace('0X', '0x') }],
+    ['only the address, zero', { IEXEC_DATASET_ADDRESS: ZERO }],
+    ['only the file name, zero', { IEXEC_DATASET_FILENAME: ZERO }],
+    ['the address zero, a file name', { IEXEC_DATASET_ADDRESS: ZERO, IEXEC_DATASET_FILENAME: '0xdataset' }],
+    ['the file name zero, an address', { IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: ZERO }],
+    ['both empty', { IEXEC_DATASET_ADDRESS: '', IEXEC_DATASET_FILENAME: '' }],
+  ])('reads no dataset when the dataset variables are %s', (_, variables) => {
+    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', ...variables })).toEqual({ inputFiles: [], dataset: undefined });
+    writeFileSync(join(input, 'f'), 'x');
+    expect(readInputs({ ...files('f'), ...variables }).dataset).toBeUndefined();
+  });
+
+  it('reads a dataset named by the address, with or without IEXEC_DATASET_ADDRESS', () => {
+    writeFileSync(join(input, DATASET), 'data');
+    expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: DATASET }).dataset).toBe(join(input, DATASET));
+    expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: '', IEXEC_DATASET_FILENAME: DATASET }).dataset).toBe(join(input, DATASET));
   });
 
   it('takes a name that merely starts with dots, inside IEXEC_IN and in a sub-folder starting so', () => {
@@ -80,6 +106,9 @@ describe('readInputs', () => {
     ['IEXEC_IN missing', () => ({ ...files('x'), IEXEC_IN: join(input, 'nowhere-secret') }), 'IEXEC_IN is not a folder'],
     ['an input folder outside IEXEC_IN', () => ({ ...files('x'), IEXEC_INPUT_FILES_FOLDER: tmpdir() }), 'IEXEC_INPUT_FILES_FOLDER is not inside IEXEC_IN'],
     ['a dataset missing', () => ({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '0xdataset-secret' }), 'the dataset is missing'],
+    ['a dataset address without a file name', () => ({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: '' }), 'the dataset has no usable file name'],
+    ['a dataset address, no file name variable', () => ({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: DATASET }), 'the dataset has no usable file name'],
+    ['a dataset named by an address, missing', () => ({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: DATASET }), 'the dataset is missing'],
     ['a dataset out of IEXEC_IN', () => ({ IEXEC_IN: input, IEXEC_DATASET_FILENAME: '../dataset-secret' }), 'the dataset has no usable file name'],
   ])('refuses %s without naming the file', async (_, env, message) => {
     const error = await failureOf(() => readInputs(env()));

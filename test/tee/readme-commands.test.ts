@@ -94,8 +94,23 @@ describe.each(Object.entries(TARGETS))('README, target %s', (name, target) => {
     }
   });
 
-  it('pushes and checks the secret on the SMS of its pool', async () => {
-    for (const words of commands.filter((w) => ['push-secret', 'check-secret'].includes(w[2]!))) {
+  it('publishes an app order with its tag, which a requester\'s run with that tag finds', () => {
+    const publish = commands.filter((w) => w[1] === 'app' && w[2] === 'publish');
+    expect(publish.length).toBeGreaterThan(0);
+    for (const words of publish) expect(options(words).get('--tag')).toBe(target.tag);
+  });
+
+  it('encrypts the result for the beneficiary: key pushed, run with --encrypt-result, downloaded and decrypted', () => {
+    const shown = commands.map((w) => w.slice(1, 3).join(' '));
+    for (const command of ['result generate-encryption-keypair', 'result push-encryption-key', 'result check-encryption-key']) expect(shown).toContain(command);
+    expect(commands.some((w) => w[2] === 'run' && options(w).get('--encrypt-result') === true)).toBe(true);
+    const show = commands.find((w) => w[1] === 'task' && w[2] === 'show');
+    expect(show && [options(show).get('--download'), options(show).get('--decrypt')]).toEqual([true, true]);
+  });
+
+  it('pushes and checks the secret and the result encryption key on the SMS of its pool', async () => {
+    const toSms = ['push-secret', 'check-secret', 'push-encryption-key', 'check-encryption-key'];
+    for (const words of commands.filter((w) => toSms.includes(w[2]!))) {
       const framework = options(words).get('--tee-framework');
       // SDK 8 keeps one SMS per framework: the README names it; SDK 9 has none to name.
       expect(framework).toBe(target.sdk === 'v8' ? target.framework : undefined);
