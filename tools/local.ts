@@ -14,7 +14,7 @@ import { checkOutput, type OutputReport } from './check-output';
 import { parseOptions } from './cli';
 import { redacted } from './secret-view';
 import { serveStandIn } from './stand-in-server';
-import { taskFolders, workerVariables, type TaskFiles } from './worker-env';
+import { GENERATIONS, taskFolders, workerVariables, type Generation, type TaskFiles } from './worker-env';
 
 const HELP = `Usage: npm run local -- [options]
 
@@ -32,6 +32,11 @@ Options:
   --dataset <path>          the dataset's (decrypted) file
   --requester-secret <n>=<path>
                             the requester secret n, read from a file (repeatable)
+  --callback <address>      the deal's callback address (iexec app run --callback): the digest
+                            is then callback-data's, and the result files are not checked
+  --worker <generation>     the worker whose variables the app gets: v9-tdx (default: SDK 9,
+                            Arbitrum), v8-tee (SDK 8 SCONE or Gramine) or v8-standard (no TEE,
+                            so no secret)
   --repeat <n>              run n tasks and compare their result digests
   --app <path>              the bundle to run (default: dist/app.js, rebuilt when src/ changed)
   -h, --help                this text
@@ -88,7 +93,7 @@ interface RunOutcome {
   report: OutputReport;
 }
 
-async function runTask(bundle: string, secret: string, argv: string[], files: TaskFiles, label: string): Promise<RunOutcome> {
+async function runTask(bundle: string, secret: string, argv: string[], files: TaskFiles, callback: string | undefined, label: string): Promise<RunOutcome> {
   const task = join(ROOT, '.local', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
   const folders = taskFolders(task);
   // Alone in a folder outside any package.json, as in the image's /app: this repository's
@@ -108,7 +113,7 @@ async function runTask(bundle: string, secret: string, argv: string[], files: Ta
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   console.log(`  app exited with code ${exitCode} after ${ms.toFixed(0)} ms`);
 
-  const report = checkOutput(folders.out);
+  const report = checkOutput(folders.out, { callback });
   for (const { ok, text } of report.checks) console.log(`  ${ok ? '✓' : '✗'} ${text}`);
   if (report.errorMessage !== undefined) console.log(`  error-message: ${report.errorMessage}`);
   if (report.digest !== undefined) console.log(`  result digest: ${report.digest}`);
@@ -127,6 +132,8 @@ export async function main(argv: string[]): Promise<number> {
       'input-file': { type: 'string', multiple: true, default: [] },
       dataset: { type: 'string' },
       'requester-secret': { type: 'string', multiple: true, default: [] },
+      callback: { type: 'string' },
+      worker: { type: 'string', default: 'v9-tdx' },
       repeat: { type: 'string', default: '1' },
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -138,8 +145,13 @@ export async function main(argv: string[]): Promise<number> {
   const repeat = Number(values.repeat);
   try {
     if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat takes a whole number from 1');
+    const callback = values.callback;
+    if (callback !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(callback)) throw new UsageError('--callback takes an address: 0x and 40 hex digits');
+    const generation = values.worker as Generation;
+    if (!GENERATIONS.includes(generation)) throw new UsageError(`--worker takes one of ${GENERATIONS.join(', ')}`);
     for (const file of [...values['input-file'], ...(values.dataset === undefined ? [] : [values.dataset])]) readFileArg(file, 'input');
     const files: TaskFiles = {
+      generation,
       inputFiles: values['input-file'],
       ...(values.dataset === undefined ? {} : { dataset: values.dataset }),
       requesterSecrets: requesterSecrets(values['requester-secret']),
@@ -147,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     const secretFile = values['secret-file'];
     const secret = secretFile === undefined ? undefined : { text: readFileArg(secretFile, '--secret-file'), source: `from ${secretFile}` };
     const args = values.args === undefined ? undefined : splitArgs(values.args);
-    return await runAll({ bundle: values.app, args, secret, repeat, files });
+    return await runAll({ bundle: values.app, args, secret, repeat, files, callback });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`npm run local: ${error.message} (see --help)`);
@@ -163,6 +175,7 @@ interface RunOptions {
   secret: { text: string; source: string } | undefined;
   repeat: number;
   files: TaskFiles;
+  callback: string | undefined;
 }
 
 async function runAll(options: RunOptions): Promise<number> {
@@ -199,7 +212,7 @@ async function runAll(options: RunOptions): Promise<number> {
 
     const outcomes: RunOutcome[] = [];
     for (let i = 1; i <= options.repeat; i++) {
-      outcomes.push(await runTask(bundle, secret, argv, options.files, options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run'));
+      outcomes.push(await runTask(bundle, secret, argv, options.files, options.callback, options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run'));
     }
     let ok = outcomes.every((o) => o.exitCode === 0 && o.report.ok);
     if (options.repeat > 1 && ok) ok = compareDigests(outcomes, options.bundle === undefined ? app.resultVaries : undefined);

@@ -78,6 +78,8 @@ describe('npm run local', () => {
     ['a bad requester secret', ['--requester-secret', '0=x'], 'npm run local: --requester-secret takes <n>=<path>, n from 1 (see --help)'],
     ['unbalanced quotes in --args', ["--args=--key 'x"], "npm run local: --args has an unbalanced ' (see --help)"],
     ['a bad --repeat', ['--repeat', '0'], 'npm run local: --repeat takes a whole number from 1 (see --help)'],
+    ['a bad --callback', ['--callback', '0x12'], 'npm run local: --callback takes an address: 0x and 40 hex digits (see --help)'],
+    ['an unknown --worker', ['--worker', 'v7'], 'npm run local: --worker takes one of v9-tdx, v8-tee, v8-standard (see --help)'],
   ])('says in one line what is wrong with %s, and exits 2', (_, args, line) => {
     const { code, output } = local(args);
     expect(code).toBe(2);
@@ -111,13 +113,13 @@ describe('npm run local', () => {
   it('catches a file name longer than 31 characters', () => {
     const { code, output } = local(['--app', fixture('long-name-app.cjs')]);
     expect(code).toBe(1);
-    expect(output).toContain(`✗ file names longer than 31 characters: ${'r'.repeat(28)}.txt`);
+    expect(output).toContain(`✗ file names longer than 31 bytes of UTF-8, which fail the task (POST_COMPUTE_TOO_LONG_RESULT_FILE_NAME): ${'r'.repeat(28)}.txt`);
   });
 
   it('catches a deterministic-output-path outside IEXEC_OUT', () => {
     const { code, output } = local(['--app', fixture('outside-path-app.cjs')]);
     expect(code).toBe(1);
-    expect(output).toMatch(/✗ deterministic-output-path \S+\/\.\.\/iexec_in\/result\.txt is inside IEXEC_OUT/);
+    expect(output).toMatch(/✗ deterministic-output-path \S+\/\.\.\/iexec_in\/result\.txt is an absolute path inside IEXEC_OUT/);
   });
 
   it('gives the app the worker variables and PATH, nothing else from the caller', () => {
@@ -137,9 +139,22 @@ describe('npm run local', () => {
     expect(varying.code).toBe(1);
     const fixed = local(['--repeat', '3', '--app', fixture('fixed-output-app.cjs')]);
     expect(fixed.output).toContain('✓ result digest stable across 3 runs');
-    // The folder vector of test/tools/digest.test.ts: the same three files.
+    // Computed apart from the tool by test/vectors/keccak_reference.py: the same three files.
     expect(fixed.output).toContain('result digest: 0x5cc3f61a49e05b50d0ff1327b11c56a23661264e6505c21dbf97d35e68612256');
     expect(fixed.code).toBe(0);
+  });
+
+  it("--callback: the digest is callback-data's, which an app that writes none fails", () => {
+    const { code, output } = local(['--callback', `0x${'ab'.repeat(20)}`]);
+    expect(code).toBe(1);
+    expect(output).toContain("✗ callback-data, for the deal's callback: non-empty hex");
+    expect(output).not.toContain('file names at most');
+  });
+
+  it('--worker v8-standard: the variables of a task without TEE, so no secret for the app', () => {
+    const { code, output } = local(['--worker', 'v8-standard']);
+    expect(code).toBe(1);
+    expect(output).toContain('error-message: SECRET_MISSING:');
   });
 
   it('has --help', () => {
