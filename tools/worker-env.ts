@@ -3,13 +3,15 @@
  * used by npm run local, the tests, the image runs, the benchmarks and the code-cache build.
  * Each rule names the iExec source it is read from (GitHub, iExecBlockchainComputing/<repo>).
  */
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
  * The workers that run an app today:
- * - `v9-tdx`: SDK 9 on Arbitrum, worker and SMS 9.2+ (iexec-common 9.2), Intel TDX;
+ * - `v9-tdx`: SDK 9 on Arbitrum, Intel TDX: iexec-worker after 9.2.0 (TDX support, 579a7db9) and
+ *   SMS 9.3, whose session's app environment the worker passes as it is (TeeTdxService);
  * - `v8-tee`: SDK 8 on bellecour, SCONE or Gramine, the SMS 8.x session (iexec-common 8.6);
  * - `v8-standard`: SDK 8 on bellecour, no TEE: the worker's own variables, no secret at all.
  */
@@ -19,6 +21,12 @@ export type Generation = (typeof GENERATIONS)[number];
 /** What a deal has no dataset, or no callback, points at. */
 export const ZERO_ADDRESS = `0x${'0'.repeat(40)}`;
 const address = () => `0x${randomBytes(20).toString('hex')}`;
+/** EIP-55 mixed case: each letter upper case where the Keccak-256 of the lower-case hex has a nibble >= 8. */
+function checksummed(lowerCase: string): string {
+  const digits = lowerCase.slice(2);
+  const hash = Buffer.from(keccak_256(Buffer.from(digits))).toString('hex');
+  return `0x${[...digits].map((c, i) => (parseInt(hash.charAt(i), 16) >= 8 ? c.toUpperCase() : c)).join('')}`;
+}
 const bytes32 = () => `0x${randomBytes(32).toString('hex')}`;
 
 export interface TaskFiles {
@@ -86,12 +94,14 @@ export function workerVariables(
   // each requester secret as IEXEC_REQUESTER_SECRET_<n>, n the deal's positive key.
   if (secret !== undefined) Object.assign(variables, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_APP_DEVELOPER_SECRET_1: secret });
   for (const [index, value] of requesterSecrets) variables[`IEXEC_REQUESTER_SECRET_${index}`] = value;
-  // Bulk (getAppTokens, isBulkRequest; SMS 9.1+): the slice's size and each dataset's address,
-  // which names its file under IEXEC_IN; the task's own dataset stays the zero address.
+  // Bulk (getAppTokens, isBulkRequest; SMS 9.2+, commit e2a758de): the slice's size and each
+  // dataset's address as the dataset order holds it, EIP-55 mixed case when the SDK made the slice
+  // (iexec-sdk prepareDatasetBulk validates orders with addressSchema, toChecksumAddress); it names
+  // the file under IEXEC_IN. The task's own dataset stays the zero address. No variable when not bulk.
   if (bulk.length > 0) {
-    if (generation !== 'v9-tdx') throw new Error('bulk processing needs worker and SMS 9.1+ (v9-tdx)');
+    if (generation !== 'v9-tdx') throw new Error('bulk processing needs SMS 9.2+ (v9-tdx)');
     variables.IEXEC_BULK_SLICE_SIZE = String(bulk.length);
-    bulk.forEach((file, i) => (variables[`IEXEC_DATASET_${i + 1}_FILENAME`] = deliver(file, address())));
+    bulk.forEach((file, i) => (variables[`IEXEC_DATASET_${i + 1}_FILENAME`] = deliver(file, checksummed(address()))));
   }
   return variables;
 }

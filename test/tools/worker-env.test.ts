@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { getAddress } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { inputFileName, taskFolders, workerVariables, ZERO_ADDRESS, type Generation } from '../../tools/worker-env';
 
@@ -64,6 +65,8 @@ describe('the worker model', () => {
     const task = folders();
     const env = workerVariables(task, undefined, { bulk: [file('one'), file('two')] });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('2');
+    // Mixed case as the SDK writes the slice's dataset orders: ethers (iexec's own dependency) agrees.
+    for (const name of [env.IEXEC_DATASET_1_FILENAME!, env.IEXEC_DATASET_2_FILENAME!]) expect(getAddress(name)).toBe(name);
     expect(readFileSync(join(task.input, env.IEXEC_DATASET_2_FILENAME!), 'utf8')).toBe('two');
     expect(existsSync(join(task.input, env.IEXEC_DATASET_1_FILENAME!))).toBe(true);
     expect(() => workerVariables(folders(), undefined, { bulk: [file('x')], generation: 'v8-tee' })).toThrow(/v9-tdx/);
