@@ -100,7 +100,7 @@ export function checkOutput(outDir: string, { appOut = outDir, callback }: TaskD
   // Opened as given in the post-compute's container, where only /iexec_out is the app's (a relative
   // path resolves against its own folder); iapp asks for a path starting with /iexec_out.
   const inside = posix.relative(appOut, posix.normalize(target));
-  if (!check(isAbsolute(target) && !/^\.\.(\/|$)/.test(inside), `deterministic-output-path ${target} is an absolute path inside IEXEC_OUT (${appOut})`)) return report();
+  if (!check(isAbsolute(target) && !/^\.\.(\/|$)/.test(inside), `deterministic-output-path is an absolute path inside IEXEC_OUT (${target})`)) return report();
   const hostPath = join(outDir, inside);
   if (!check(existsSync(hostPath), `deterministic-output-path ${inside || '.'} exists (result_utils.rs compute_web2_result_digest)`)) return report();
   const digest = resultDigest(hostPath);

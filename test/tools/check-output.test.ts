@@ -39,9 +39,9 @@ describe('checkOutput, as the post-compute reads IEXEC_OUT', () => {
   it.each([
     ['missing', {}, 'deterministic-output-path is set'],
     ['empty', { 'deterministic-output-path': '' }, 'deterministic-output-path is set'],
-    ['relative', { 'deterministic-output-path': 'result.txt' }, 'deterministic-output-path result.txt is an absolute path inside IEXEC_OUT (/iexec_out)'],
-    ['outside', { 'deterministic-output-path': '/iexec_out/../etc/passwd' }, 'deterministic-output-path /iexec_out/../etc/passwd is an absolute path inside IEXEC_OUT (/iexec_out)'],
-    ['a sibling that only starts the same', { 'deterministic-output-path': '/iexec_outer/result.txt' }, 'deterministic-output-path /iexec_outer/result.txt is an absolute path inside IEXEC_OUT (/iexec_out)'],
+    ['relative', { 'deterministic-output-path': 'result.txt' }, 'deterministic-output-path is an absolute path inside IEXEC_OUT (result.txt)'],
+    ['outside', { 'deterministic-output-path': '/iexec_out/../etc/passwd' }, 'deterministic-output-path is an absolute path inside IEXEC_OUT (/iexec_out/../etc/passwd)'],
+    ['a sibling that only starts the same', { 'deterministic-output-path': '/iexec_outer/result.txt' }, 'deterministic-output-path is an absolute path inside IEXEC_OUT (/iexec_outer/result.txt)'],
     ['not there', { 'deterministic-output-path': '/iexec_out/other.txt' }, 'deterministic-output-path other.txt exists (result_utils.rs compute_web2_result_digest)'],
   ])('refuses a deterministic-output-path %s', (_, computed, text) => {
     expect(failed(out({ 'result.txt': 'x' }, computed), { appOut: '/iexec_out' })).toEqual([text]);
