@@ -38,3 +38,33 @@ describe('parseRequesterArgs', () => {
     for (const value of ['paris', 'Paris-1', 'rome']) expect(error.message).not.toContain(value);
   });
 });
+
+describe('parseRequesterArgs, for an app that takes plain words (the key _)', () => {
+  const words = defineArgs({
+    schema: z.strictObject({
+      _: z.array(z.string().check(z.regex(/^[a-z]+$/, { error: 'must be letters a-z' }))).check(z.maxLength(2, { error: 'are at most 2 words' })),
+      lang: z.optional(z.enum(['en', 'fr'])),
+    }),
+    options: { _: { description: 'the words to look up' }, lang: { description: 'a language' } },
+  });
+
+  it.each([
+    [[], { _: [] }],
+    [['paris', 'rome'], { _: ['paris', 'rome'] }],
+    [['paris', '--lang', 'fr', 'rome'], { _: ['paris', 'rome'], lang: 'fr' }],
+    [['--lang', 'en', '--', 'rome'], { _: ['rome'], lang: 'en' }],
+  ])('reads %j in order, options anywhere', (argv, expected) => {
+    expect(parseRequesterArgs(argv, words)).toEqual(expected);
+  });
+
+  it.each([
+    ['a word breaking its rule', ['Paris-1'], 'the plain arguments must be letters a-z'],
+    ['too many words', ['paris', 'rome', 'oslo'], 'the plain arguments are at most 2 words'],
+    ['the key as an option', ['--_', 'paris'], 'unknown option (a name that is withheld)'],
+    ['an unknown option', ['paris', '--city', 'rome'], 'unknown option --city'],
+  ])('refuses %s, repeating no value', async (_, argv, message) => {
+    const error = await failureOf(() => parseRequesterArgs(argv, words));
+    expect(error.line).toBe(`ARGS_INVALID: ${message}`);
+    for (const value of ['paris', 'Paris-1', 'rome', 'oslo']) expect(error.message).not.toContain(value);
+  });
+});
