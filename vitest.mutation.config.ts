@@ -23,8 +23,8 @@ class InProcessFirst extends BaseSequencer {
 
 /** The tests `npm run mutation` runs (see README, Mutation testing). */
 export default mergeConfig(
-  // mergeConfig would append to the base's global setup, which fetches the image's Node and builds the image.
-  { ...base, test: { ...base.test, globalSetup: ['test/global-setup.ts'] } },
+  // One flat project instead of the base's three: its tests, and its set-ups but the image's.
+  { ...base, test: { ...base.test, projects: undefined, include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts', 'test/bundle-setup.ts'] } },
   defineConfig({
     test: {
       // Left out, as they cannot kill a mutant: the image and script checks (test/tee), the tools'
@@ -32,8 +32,8 @@ export default mergeConfig(
       // by design: a kill there would not repeat).
       // The image tests (test/image) are left out too: a container does not get the active mutant.
       exclude: [...configDefaults.exclude, 'test/tee/**', 'test/tools/**', 'test/image/**', 'test/interrupt.test.ts'],
-      // Nor is the image built, or the image's Node fetched (the global setup above): the bundle
-      // runs on this Node only.
+      // Nor is the image built, or the image's Node fetched (the set-ups above): the bundle runs
+      // on this Node only.
       provide: {
         image: { skipped: 'not under mutation testing' },
         imageNode: { skipped: 'not under mutation testing' },

@@ -195,7 +195,7 @@ async function runAll(options: RunOptions): Promise<number> {
   const upstream = await serveStandIn(standIn.create());
   try {
     console.log(`stand-in: ${upstream.url} (the app's upstream, served here on loopback)`);
-    // The secret's values are never printed, but for the demo's, with its sensitive fields hidden.
+    // The secret's values are never printed; the demo's is shown with only its fields marked `shown` in clear.
     let secret: string;
     if (options.secret !== undefined) {
       secret = options.secret.text;

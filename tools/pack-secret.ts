@@ -5,8 +5,8 @@
  * shown again.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, constants, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { AppError } from '../src/errors';
@@ -25,27 +25,36 @@ function help(spec: SecretSpec): string {
        npm run pack-secret -- --check FILE
 
 Packs the secret's fields into the one value iExec stores for the app, checks it with the
-app's own parser (and the ${SECRET_MAX_BYTES}-byte limit), writes it to a backup (mode 0600,
-by default ${DEFAULT_BACKUP}) and prints how to push it. With no field
-option, asks for each field in turn; a sensitive one is typed without echo and never shown again.
+app's own parser (and the ${SECRET_MAX_BYTES}-byte limit), writes it to a backup (one line, mode
+0600 in a folder only you can open; by default ${DEFAULT_BACKUP}) and prints
+how to push it. With no field option, asks for each field in turn; a sensitive one is typed
+without echo and never shown again.
 
 Fields (the app's secret schema):
 ${fields.join('\n')}
 
   --check FILE   validate an existing packed secret; names bad fields, never prints values
-  --force        overwrite an existing backup
+  --force        replace an existing backup
   -h, --help     this text
 
 Exit code: 0 when the secret is valid (and backed up), 1 when it is not, 2 on bad usage.`;
 }
 
-/** Validates as the app will, inside the enclave: same size limit, same schema. */
+/**
+ * Validates as the app will, inside the enclave: same size limit, same schema. The value is the
+ * file's one line, as `iexec app push-secret < FILE` reads it (its prompt takes the first line).
+ */
 function check(spec: SecretSpec, file: string): number {
-  let packed: string;
+  let text: string;
   try {
-    packed = readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     console.error(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+    return 1;
+  }
+  const packed = text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (packed.includes('\n')) {
+    console.error(`${file} holds more than one line: iexec app push-secret would take the first one only (pack it again, or join the lines)`);
     return 1;
   }
   try {
@@ -148,6 +157,49 @@ async function askFields(spec: SecretSpec): Promise<Record<string, string>> {
   }
 }
 
+/** The backup's place is refused: the message says why. */
+class BackupRefused extends Error {}
+
+const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+const NO_OVERWRITE = (path: string) => `${path} exists: a backup is never overwritten without --force (it may be the only copy of a pushed secret).`;
+
+/**
+ * Why an existing folder cannot hold the backup: it must be yours and closed to others. It is
+ * never chmod-ed: it may be your home or /tmp.
+ */
+function openFolder(folder: string): string | undefined {
+  const stat = statSync(folder, { throwIfNoEntry: false });
+  if (stat === undefined || ((stat.mode & 0o077) === 0 && stat.uid === process.getuid?.())) return undefined;
+  const owner = stat.uid === process.getuid?.() ? '' : ', owned by another user';
+  return `${folder} is open to other users (mode ${(stat.mode & 0o777).toString(8)}${owner}): pick a folder only you can open, or chmod 700 it`;
+}
+
+/**
+ * Written whole to a new file that nothing else can have opened (exclusive, links not followed,
+ * 0600) in a 0700 folder, then moved into place: linked, which fails on anything already there
+ * (even a dangling link), or with --force renamed over it (which replaces a link, never writes
+ * through it).
+ */
+function writeBackup(path: string, packed: string, force: boolean): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const refused = openFolder(dirname(path));
+  if (refused !== undefined) throw new BackupRefused(refused);
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    fchmodSync(fd, 0o600); // whatever the umask
+    writeFileSync(fd, `${packed}\n`); // one line: the SDK's prompt reads a line
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (force) renameSync(temporary, path);
+    else linkSync(temporary, path);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
 /** What git says of the backup path, so that the tool does not claim it is ignored when it is not. */
 function ignoredByGit(path: string): boolean | undefined {
   const run = spawnSync('git', ['check-ignore', '-q', resolve(path)], { cwd: ROOT });
@@ -176,6 +228,12 @@ export async function main(argv: string[]): Promise<number> {
   if (values.check !== undefined) return check(spec, values.check);
   const backup = values.backup;
   const options: Record<string, unknown> = values;
+  // Said before any question, and checked again when writing. A link, even a dangling one, is there.
+  const refused = exists(backup) && !values.force ? NO_OVERWRITE(backup) : openFolder(dirname(backup));
+  if (refused !== undefined) {
+    console.error(refused);
+    return 1;
+  }
 
   // With no field option, every field is asked for; otherwise options only (scripts).
   const given = Object.fromEntries(Object.keys(spec.fields).flatMap((name) => (typeof options[name] === 'string' && options[name] !== '' ? [[name, options[name]]] : [])));
@@ -196,29 +254,38 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  if (existsSync(backup) && !values.force) {
-    console.error(`${backup} exists: a backup is never overwritten without --force (it may be the only copy of a pushed secret).`);
+  try {
+    writeBackup(backup, packed, values.force);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof BackupRefused) console.error(error.message);
+    else if (code === 'EEXIST') console.error(NO_OVERWRITE(backup));
+    else if (code !== undefined) console.error(`cannot write the backup to ${backup} (${code})`);
+    else throw error;
     return 1;
   }
-  mkdirSync(dirname(backup), { recursive: true, mode: 0o700 });
-  writeFileSync(backup, packed, { mode: 0o600 });
-  chmodSync(backup, 0o600); // an overwritten file keeps its old mode otherwise
 
   const ignored = ignoredByGit(backup);
-  const hidden = Object.keys(fields).some((name) => spec.fields[name]?.sensitive);
+  const hidden = Object.keys(fields).some((name) => spec.fields[name]?.shown !== true);
   console.log(`Packed secret (${Buffer.byteLength(packed)} of ${SECRET_MAX_BYTES} bytes), valid for this app:
 
-  ${redacted(spec, fields)}${hidden ? '\n  (sensitive fields shown as <hidden>: the backup holds them)' : ''}
+  ${redacted(spec, fields)}${hidden ? '\n  (a value is shown only when the app marks its field shown: the backup holds them all)' : ''}
 
 Backup written to ${backup} (mode 0600, ${ignored === true ? 'git-ignored' : ignored === false ? 'NOT git-ignored: keep it out of commits' : 'outside this git checkout'}).
 Keep it: iExec can never give the value back, never lets it be updated, and its secret service can lose it.
 
 Push it once, from your deploy target's folder (it holds the iexec.json and chain.json that name
-the right secret service; README, "Deploy on iExec"), without typing the value:
+the right secret service; README, "Deploy on iExec"). Without --secret-value, iexec reads the value
+from its input, so it is on no command line:
 
-  cd deploy/tdx && iexec app push-secret --secret-value "$(cat ${resolve(backup)})"
+  cd deploy/tdx && iexec app push-secret < ${resolve(backup)}
   (SDK 8: deploy/scone-debug or deploy/scone-production with --tee-framework scone,
    deploy/gramine with --tee-framework gramine)
+
+That is for a wallet that asks no password (a wallet.json in the folder). An encrypted wallet's
+password is asked first, on that same input: then run iexec app push-secret alone, type the
+password, and paste the value at its masked prompt, copied without showing it
+(xclip -selection clipboard < ${resolve(backup)}, or pbcopy on macOS).
 
 Then: iexec app check-secret (with the same --tee-framework on SDK 8)`);
   return 0;

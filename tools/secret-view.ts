@@ -2,7 +2,7 @@ import type { SecretSpec } from '../src/iexec/secret';
 
 const HIDDEN = '<hidden>';
 
-/** The packed secret as tools may show it: every sensitive field's value replaced. */
+/** The packed secret as tools may show it: the value of every field that is not `shown` replaced. */
 export function redacted(spec: SecretSpec, fields: Record<string, unknown>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, spec.fields[name]?.sensitive ? HIDDEN : value])));
+  return JSON.stringify(Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, spec.fields[name]?.shown === true ? value : HIDDEN])));
 }

@@ -5,12 +5,17 @@ import { safeName, validateNamed, type Shape } from './fields';
 /** The SMS refuses larger secrets (HTTP 413), so no real secret can exceed it. */
 export const SECRET_MAX_BYTES = 4096;
 
-/** What tools show about a field of the secret (pack-secret's prompts, the README). */
-export interface FieldInfo {
-  description: string;
+/**
+ * What tools say about a field of the secret (pack-secret's prompts and summary, npm run local).
+ * Every value is private unless the app says otherwise: the tools print a value only when its
+ * field is `shown`.
+ */
+export type FieldInfo = { description: string } & (
   /** Never shown again once typed: not echoed, not printed, not put on a command line. */
-  sensitive?: boolean;
-}
+  | { sensitive: true; shown?: never }
+  /** Echoed as typed; printed by the tools only when `shown` is true (a value anyone may see). */
+  | { sensitive?: false; shown?: boolean }
+);
 
 export interface SecretSpec<S extends Shape = Shape> {
   schema: z.ZodMiniObject<S>;

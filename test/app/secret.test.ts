@@ -60,6 +60,10 @@ describe('the secret as the tools show it', () => {
     for (const info of Object.values(counterSecret.fields)) expect(info.description).toMatch(/^[a-z].{5,}/);
     expect(Object.entries(counterSecret.fields).filter(([, info]) => info.sensitive === true).map(([name]) => name)).toEqual(['token']);
   });
+
+  it('shows none of its values: the endpoint, namespace and key are private too', () => {
+    expect(Object.values(counterSecret.fields).filter((info) => info.shown === true)).toEqual([]);
+  });
 });
 
 describe('unpackCounterSecret: refused, with the field named and no value shown', () => {

@@ -1,6 +1,6 @@
 /**
  * Mutation testing (`npm run mutation`, StrykerJS) reaches the bundle's child processes through
- * here. Stryker instruments src/, so the bundle that test/global-setup.ts builds in Stryker's
+ * here. Stryker instruments src/, so the bundle that test/bundle-setup.ts builds in Stryker's
  * sandbox holds every mutant behind a switch. In the test process Stryker flips the switch through
  * a global; a child process reads it from `__STRYKER_ACTIVE_MUTANT__` instead. Outside mutation
  * testing the global is absent and a child runs exactly as given.

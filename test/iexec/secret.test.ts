@@ -10,6 +10,15 @@ const spec = defineSecret({
 });
 const withSecret = (value: string | undefined): NodeJS.ProcessEnv => ({ IEXEC_APP_DEVELOPER_SECRET: value });
 
+describe('defineSecret', () => {
+  it('refuses, at compile time, a field both sensitive and shown', () => {
+    const field = { schema: z.strictObject({ a: z.string() }) };
+    // @ts-expect-error a sensitive value is never shown
+    expect(defineSecret({ ...field, fields: { a: { description: 'a', sensitive: true, shown: true } } }).fields.a.shown).toBe(true);
+    expect(defineSecret({ ...field, fields: { a: { description: 'a', shown: true } } }).fields.a.shown).toBe(true);
+  });
+});
+
 describe('readDeveloperSecret', () => {
   it('returns the fields of the secret as the SMS injected it', () => {
     expect(readDeveloperSecret(withSecret('{"name":"abc"}'), spec)).toEqual({ name: 'abc' });

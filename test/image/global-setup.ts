@@ -6,9 +6,9 @@ export type Made = { value: string; skipped?: undefined } | { value?: undefined;
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The native image, built once per run from the unmodified Dockerfile. */
+    /** The native image, built once per run from the unmodified Dockerfile (image tests). */
     image: Made;
-    /** The Node the image runs (22.14), for the end-to-end tests of the bundle. */
+    /** The Node the image runs (22.14), for the end-to-end tests of the bundle (test/image/node-setup.ts). */
     imageNode: Made;
   }
 }
@@ -17,7 +17,7 @@ declare module 'vitest' {
  * Absence of podman (or of the registry, for Node) skips the tests that need them, with the
  * reason printed; under CI=true it fails the run: CI installs them and must never skip.
  */
-function absent(what: string, reason: string): Made {
+export function absent(what: string, reason: string): Made {
   if (process.env.CI === 'true') throw new Error(`CI=true and ${what} is unavailable: ${reason}`);
   console.warn(`SKIPPED: tests of ${what}: ${reason}`);
   return { skipped: reason };
@@ -30,11 +30,6 @@ async function make(args: string[], what: string): Promise<Made> {
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const fetched = await podmanImage(['node']);
-  project.provide('imageNode', fetched.code === 0
-    ? { value: fetched.stdout.trim() }
-    : absent('the bundle on the image\'s Node', fetched.stderr.trim().split('\n').at(-1) ?? 'download failed'));
-
   const missing = podmanMissing();
   project.provide('image', missing === undefined ? await make(['build'], 'the native image') : absent('the native image', missing));
 }

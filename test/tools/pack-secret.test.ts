@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { unpackSecret } from '../../src/iexec/secret';
 import { ROOT } from '../../tools/build';
 import { APPS, EXAMPLE_APP, type AppUnderTest } from '../helpers/apps';
+import { PODMAN_IMAGE, podmanMissing, runAsync } from '../helpers/podman';
 
 function packSecret(args: string[], { app = EXAMPLE_APP, input = '' }: { app?: AppUnderTest; input?: string } = {}) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, TEMPLATE_APP: app.dir } });
@@ -35,10 +38,19 @@ describe.each(APPS)('npm run pack-secret, for $label', (appUnderTest) => {
     expect(statSync(backup).mode & 0o777).toBe(0o600);
     expect(statSync(join(backup, '..')).mode & 0o777).toBe(0o700);
     for (const value of sensitive) expect(stdout + stderr).not.toContain(value);
-    expect(stdout).toContain('<hidden>');
-    // The push command reads the backup: the value is on no command line shown.
-    expect(stdout).toContain(`--secret-value "$(cat ${backup})"`);
+    // Only a field the app marks `shown` is shown; every other value, sensitive or not, is hidden.
+    const summary = JSON.parse(stdout.split('\n').find((line) => line.startsWith('  {'))!) as Record<string, string>;
+    expect(summary).toEqual(Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, app.secret.fields[name]?.shown ? value : '<hidden>'])));
+    expect(Object.values(summary)).toContain('<hidden>');
+    for (const [name, value] of Object.entries(fields)) if (!app.secret.fields[name]?.shown) expect(stdout + stderr).not.toContain(value);
+    // The push command gives iexec the backup on its input: no value on any command line shown.
+    expect(stdout).toContain(`cd deploy/tdx && iexec app push-secret < ${backup}\n`);
+    expect(stdout).not.toMatch(/--secret-value[ =]/);
+    expect(stdout).not.toContain(packed.trim());
     expect(stdout).toContain('outside this git checkout');
+    // One line, as the SDK's prompt reads it.
+    expect(readFileSync(backup, 'utf8')).toBe(`${packed.trim()}\n`);
+    expect(packed.trim()).not.toContain('\n');
   });
 
   it('asks for each field in turn, in the order of the schema, and takes piped answers', () => {
@@ -74,13 +86,91 @@ describe('npm run pack-secret', () => {
 
   it('says whether the backup is git-ignored, and never claims it when it is not', () => {
     const ignoredPath = join(ROOT, '.secrets', `test-${process.pid}.json`);
-    const notIgnored = join(ROOT, 'test', 'fixtures', `not-ignored-${process.pid}.json`);
+    const notIgnoredFolder = mkdtempSync(join(ROOT, 'test', 'fixtures', 'not-ignored-'));
     try {
       expect(packSecret([...asOptions(fields), '--backup', ignoredPath, '--force']).stdout).toContain('(mode 0600, git-ignored)');
-      expect(packSecret([...asOptions(fields), '--backup', notIgnored]).stdout).toContain('NOT git-ignored: keep it out of commits');
+      expect(packSecret([...asOptions(fields), '--backup', join(notIgnoredFolder, 'secret.json')]).stdout).toContain('NOT git-ignored: keep it out of commits');
     } finally {
-      spawnSync('rm', ['-f', notIgnored, ignoredPath]);
+      spawnSync('rm', ['-rf', notIgnoredFolder, ignoredPath]);
     }
+  });
+
+  describe('writes its backup only as a new file of its own', () => {
+    const planted = (plant: (backup: string, dir: string) => void) => {
+      const dir = mkdtempSync(join(tmpdir(), 'plant-'));
+      const backup = join(dir, 'secret.json');
+      plant(backup, dir);
+      return { dir, backup };
+    };
+    const refusedBefore = (backup: string) => {
+      const refused = packSecret([...asOptions(fields), '--backup', backup]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(`${backup} exists: a backup is never overwritten without --force (it may be the only copy of a pushed secret).`);
+    };
+    const written = (backup: string) => {
+      expect(lstatSync(backup).isFile()).toBe(true); // a file of its own, no longer a link
+      expect(lstatSync(backup).mode & 0o777).toBe(0o600);
+      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
+    };
+
+    it('a dangling link at the path: refused, and with --force replaced, never written through', () => {
+      const { dir, backup } = planted((path, dir) => symlinkSync(join(dir, 'target.json'), path));
+      refusedBefore(backup);
+      expect(readlinkSync(backup)).toBe(join(dir, 'target.json'));
+      expect(packSecret([...asOptions(fields), '--backup', backup, '--force']).code).toBe(0);
+      written(backup);
+      expect(existsSync(join(dir, 'target.json'))).toBe(false);
+      expect(readdirSync(dir)).toEqual(['secret.json']); // no temporary file left behind
+    });
+
+    it("a link to another file: refused, and with --force replaced, the other file untouched", () => {
+      const { dir, backup } = planted((path, dir) => {
+        writeFileSync(join(dir, 'other.txt'), 'not yours to overwrite', { mode: 0o644 });
+        symlinkSync(join(dir, 'other.txt'), path);
+      });
+      refusedBefore(backup);
+      expect(packSecret([...asOptions(fields), '--backup', backup, '--force']).code).toBe(0);
+      written(backup);
+      expect(readFileSync(join(dir, 'other.txt'), 'utf8')).toBe('not yours to overwrite');
+      expect(statSync(join(dir, 'other.txt')).mode & 0o777).toBe(0o644);
+    });
+
+    it('an existing file with a loose mode: refused, and with --force replaced by a 0600 file', () => {
+      const { backup } = planted((path) => writeFileSync(path, 'old', { mode: 0o644 }));
+      refusedBefore(backup);
+      expect(readFileSync(backup, 'utf8')).toBe('old');
+      expect(packSecret([...asOptions(fields), '--backup', backup, '--force']).code).toBe(0);
+      written(backup);
+    });
+
+    it('a folder at the path: refused, even with --force, in one line', () => {
+      const { backup } = planted((path) => mkdirSync(path));
+      const refused = packSecret([...asOptions(fields), '--backup', backup, '--force']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toMatch(new RegExp(`^cannot write the backup to ${backup} \\((EISDIR|ENOTEMPTY|EEXIST)\\)$`));
+    });
+
+    it.each([0o755, 0o750, 0o701])('an existing folder open to others (mode %o): refused, its mode and files left as they are', (mode) => {
+      const dir = mkdtempSync(join(tmpdir(), 'loose-'));
+      chmodSync(dir, mode);
+      const refused = packSecret([...asOptions(fields), '--backup', join(dir, 'secret.json')]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim()).toBe(`${dir} is open to other users (mode ${mode.toString(8)}): pick a folder only you can open, or chmod 700 it`);
+      expect(statSync(dir).mode & 0o777).toBe(mode);
+      expect(readdirSync(dir)).toEqual([]);
+      // Said before any question is asked.
+      const asked = packSecret(['--backup', join(dir, 'secret.json')], { input: `${Object.values(fields).join('\n')}\n` });
+      expect(asked.code).toBe(1);
+      expect(asked.stdout).toBe('');
+    });
+
+    it('makes the folders it creates 0700, each of them', () => {
+      const top = mkdtempSync(join(tmpdir(), 'new-'));
+      const backup = join(top, 'a', 'b', 'secret.json');
+      expect(packSecret([...asOptions(fields), '--backup', backup]).code).toBe(0);
+      for (const folder of [join(top, 'a'), join(top, 'a', 'b')]) expect(statSync(folder).mode & 0o777).toBe(0o700);
+      written(backup);
+    });
   });
 
   it('never overwrites a backup without --force', () => {
@@ -121,6 +211,86 @@ describe('npm run pack-secret', () => {
     expect(good.stdout).toContain(`fields: ${Object.keys(EXAMPLE_APP.app.secret.fields).join(', ')}`);
     expect(packSecret(['--check', dir]).stderr.trim()).toBe(`cannot read ${dir} (EISDIR)`);
   });
+
+  it('--check refuses a file of several lines: the SDK would push its first line only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-'));
+    writeFileSync(join(dir, 'pretty.json'), JSON.stringify(fields, null, 2));
+    const pretty = packSecret(['--check', join(dir, 'pretty.json')]);
+    expect(pretty.code).toBe(1);
+    expect(pretty.stderr.trim()).toBe(`${join(dir, 'pretty.json')} holds more than one line: iexec app push-secret would take the first one only (pack it again, or join the lines)`);
+  });
+
+  /** A stand-in of the secret service: what it was sent. */
+  async function fakeSms() {
+    const received: { method: string; url: string; body: string }[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push({ method: request.method!, url: request.url!, body });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { received, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it.each([
+    { sdk: 'iexec-v9', chain: (sms: string) => ({ default: 'arbitrum-sepolia-testnet', chains: { 'arbitrum-sepolia-testnet': { sms } } }), flags: '' },
+    { sdk: 'iexec-v8', chain: (sms: string) => ({ default: 'bellecour', chains: { bellecour: { sms: { scone: sms } } } }), flags: ' --tee-framework scone' },
+  ])("the push command it prints makes $sdk's own CLI send exactly the packed value, read from its input", async ({ sdk, chain, flags }) => {
+    const backup = backupPath();
+    const { stdout } = packSecret([...asOptions(fields), '--backup', backup]);
+    const command = /^ {2}cd deploy\/tdx && (iexec app push-secret < \S+)$/m.exec(stdout)![1]!;
+    const sms = await fakeSms();
+    try {
+      // The target's folder, with the SMS here, and a wallet.json that asks no password (made by the SDK).
+      const folder = mkdtempSync(join(tmpdir(), 'target-'));
+      writeFileSync(join(folder, 'chain.json'), JSON.stringify(chain(sms.url)));
+      const cli = join(ROOT, 'node_modules', sdk, 'dist', 'esm', 'cli', 'cmd', 'iexec.js');
+      const iexec = `iexec() { cd ${folder} && ${process.execPath} ${cli} "$@" --raw; }`;
+      expect((await runAsync('bash', ['-c', `${iexec}; iexec wallet create --unencrypted < /dev/null`])).code).toBe(0);
+      const app = '0x1234567890123456789012345678901234567890';
+      const push = await runAsync('bash', ['-c', `${iexec}; ${command} ${app}${flags}`]);
+      expect(push.stdout).toContain('{"ok":true}');
+      expect(sms.received).toEqual([{ method: 'POST', url: `/apps/${app}/secrets`, body: readFileSync(backup, 'utf8').trim() }]);
+      expect(unpackSecret(sms.received[0]!.body, EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
+    } finally {
+      sms.close();
+    }
+  }, 60_000);
+
+  const podman = podmanMissing();
+  it.skipIf(podman !== undefined && !process.env.CI)(`.dockerignore keeps keys and secret backups out of a build context at any depth (podman${podman === undefined ? '' : `: SKIPPED, ${podman}`})`, async () => {
+    // A context with the project's .dockerignore, a backup written by the tool deep inside, keys,
+    // and files that must stay; podman (buildah: Docker's pattern rules) copies it into an image.
+    const context = mkdtempSync(join(tmpdir(), 'context-'));
+    writeFileSync(join(context, '.dockerignore'), readFileSync(join(ROOT, '.dockerignore')));
+    expect(packSecret([...asOptions(fields), '--backup', join(context, 'deploy', 'tdx', '.secrets', 'app-developer-secret.json')]).code).toBe(0);
+    const files = ['enclave-key.pem', 'deploy/scone-production/enclave-key.pem', 'a/b/signer.key', '.secrets/app-developer-secret.json', 'src/app/index.ts', 'a/b/notes.pem.txt'];
+    for (const file of files) {
+      mkdirSync(join(context, file, '..'), { recursive: true });
+      writeFileSync(join(context, file), 'x');
+    }
+    writeFileSync(join(context, 'Containerfile'), 'FROM scratch\nCOPY . /context/\n');
+    const tag = `localhost/context-probe-${process.pid}`;
+    const podmanRun = async (args: string[]) => {
+      const run = await runAsync('bash', [PODMAN_IMAGE, 'podman', ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout.trim();
+    };
+    await podmanRun(['build', '-q', '-f', join(context, 'Containerfile'), '-t', tag, context]);
+    const container = await podmanRun(['create', '--entrypoint', '/none', tag]);
+    try {
+      const exported = join(mkdtempSync(join(tmpdir(), 'export-')), 'context.tar');
+      await podmanRun(['export', '-o', exported, container]);
+      const listed = spawnSync('tar', ['-tf', exported], { encoding: 'utf8' }).stdout.split('\n').filter((line) => line.startsWith('context/') && !line.endsWith('/'));
+      expect(listed.sort()).toEqual(['context/.dockerignore', 'context/Containerfile', 'context/a/b/notes.pem.txt', 'context/src/app/index.ts']);
+    } finally {
+      await runAsync('bash', [PODMAN_IMAGE, 'podman', 'rm', container]);
+      await runAsync('bash', [PODMAN_IMAGE, 'podman', 'rmi', tag]);
+    }
+  }, 60_000);
 
   const tmux = spawnSync('tmux', ['-V']).error === undefined;
   it.skipIf(!tmux && !process.env.CI)('in a terminal, turns echo off before it asks for a sensitive field (tmux)', async () => {
