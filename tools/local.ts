@@ -38,6 +38,8 @@ Options:
                             Arbitrum), v8-tee (SDK 8 SCONE or Gramine) or v8-standard (no TEE,
                             so no secret)
   --repeat <n>              run n tasks and compare their result digests
+  --bot <n>                 run the n tasks of a bag of tasks (IEXEC_BOT_SIZE n, each its own
+                            IEXEC_BOT_TASK_INDEX) and show each task's digest
   --app <path>              the bundle to run (default: dist/app.js, rebuilt when src/ changed)
   -h, --help                this text
 
@@ -135,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       callback: { type: 'string' },
       worker: { type: 'string', default: 'v9-tdx' },
       repeat: { type: 'string', default: '1' },
+      bot: { type: 'string', default: '1' },
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -143,8 +146,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values === undefined) return 2;
   if (values.help) return (console.log(HELP), 0);
   const repeat = Number(values.repeat);
+  const bot = Number(values.bot);
   try {
     if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat takes a whole number from 1');
+    if (!Number.isInteger(bot) || bot < 1) throw new UsageError('--bot takes a whole number from 1');
+    if (bot > 1 && repeat > 1) throw new UsageError('--bot and --repeat go one at a time: the tasks of a bag differ by design');
     const callback = values.callback;
     if (callback !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(callback)) throw new UsageError('--callback takes an address: 0x and 40 hex digits');
     const generation = values.worker as Generation;
@@ -159,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     const secretFile = values['secret-file'];
     const secret = secretFile === undefined ? undefined : { text: readFileArg(secretFile, '--secret-file'), source: `from ${secretFile}` };
     const args = values.args === undefined ? undefined : splitArgs(values.args);
-    return await runAll({ bundle: values.app, args, secret, repeat, files, callback });
+    return await runAll({ bundle: values.app, args, secret, repeat, bot, files, callback });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`npm run local: ${error.message} (see --help)`);
@@ -174,6 +180,8 @@ interface RunOptions {
   args: string[] | undefined;
   secret: { text: string; source: string } | undefined;
   repeat: number;
+  /** The size of the bag of tasks to run, each once. */
+  bot: number;
   files: TaskFiles;
   callback: string | undefined;
 }
@@ -212,7 +220,11 @@ async function runAll(options: RunOptions): Promise<number> {
 
     const outcomes: RunOutcome[] = [];
     for (let i = 1; i <= options.repeat; i++) {
-      outcomes.push(await runTask(bundle, secret, argv, options.files, options.callback, options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run'));
+      for (let index = 0; index < options.bot; index++) {
+        const files = options.bot > 1 ? { ...options.files, bot: { size: options.bot, firstIndex: 0, index } } : options.files;
+        const label = options.bot > 1 ? `task ${index} of the bag of ${options.bot}` : options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run';
+        outcomes.push(await runTask(bundle, secret, argv, files, options.callback, label));
+      }
     }
     let ok = outcomes.every((o) => o.exitCode === 0 && o.report.ok);
     if (options.repeat > 1 && ok) ok = compareDigests(outcomes, options.bundle === undefined ? app.resultVaries : undefined);

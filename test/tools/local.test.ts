@@ -78,6 +78,8 @@ describe('npm run local', () => {
     ['a bad requester secret', ['--requester-secret', '0=x'], 'npm run local: --requester-secret takes <n>=<path>, n from 1 (see --help)'],
     ['unbalanced quotes in --args', ["--args=--key 'x"], "npm run local: --args has an unbalanced ' (see --help)"],
     ['a bad --repeat', ['--repeat', '0'], 'npm run local: --repeat takes a whole number from 1 (see --help)'],
+    ['a bad --bot', ['--bot', 'x'], 'npm run local: --bot takes a whole number from 1 (see --help)'],
+    ['--bot with --repeat', ['--bot', '2', '--repeat', '2'], 'npm run local: --bot and --repeat go one at a time: the tasks of a bag differ by design (see --help)'],
     ['a bad --callback', ['--callback', '0x12'], 'npm run local: --callback takes an address: 0x and 40 hex digits (see --help)'],
     ['an unknown --worker', ['--worker', 'v7'], 'npm run local: --worker takes one of v9-tdx, v8-tee, v8-standard (see --help)'],
   ])('says in one line what is wrong with %s, and exits 2', (_, args, line) => {
@@ -155,6 +157,15 @@ describe('npm run local', () => {
     const { code, output } = local(['--worker', 'v8-standard']);
     expect(code).toBe(1);
     expect(output).toContain('error-message: SECRET_MISSING:');
+  });
+
+  it('--bot 3 runs the three tasks of a bag, each with its index, and shows each digest', () => {
+    const { code, output } = local(['--bot', '3', '--app', fixture('env-dump-app.cjs')]);
+    expect(code).toBe(0);
+    for (const index of [0, 1, 2]) expect(output).toContain(`task ${index} of the bag of 3: task folder`);
+    expect(output.match(/result digest: 0x[0-9a-f]{64}/g)).toHaveLength(3);
+    const values = [...output.matchAll(/task folder (\S+)/g)].map(([, folder]) => JSON.parse(readFileSync(join(ROOT, folder!, 'iexec_out', 'bot.json'), 'utf8')));
+    expect(values).toEqual([0, 1, 2].map((index) => ({ size: '3', first: '0', index: String(index) })));
   });
 
   it('has --help', () => {
