@@ -1,6 +1,7 @@
 import { toAppError } from './errors';
 import type { IexecApp } from './iexec/app';
 import { parseRequesterArgs } from './iexec/args';
+import { readBagPlace } from './iexec/bot';
 import { readInputs } from './iexec/inputs';
 import { resolveOutputDir, writeFailure, writeResult } from './iexec/output';
 import { readRequesterSecrets } from './iexec/requester-secrets';
@@ -19,7 +20,7 @@ export async function run(app: IexecApp, { env, argv }: Invocation): Promise<num
     const secret = readDeveloperSecret(env, app.secret);
     const args = parseRequesterArgs(argv, app.args);
     const { inputFiles, dataset } = readInputs(env);
-    const { result, log } = await app.run({ secret, args, inputFiles, dataset, requesterSecrets: readRequesterSecrets(env) });
+    const { result, log } = await app.run({ secret, args, inputFiles, dataset, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
     writeResult(outputDir, result);
     if (log !== undefined) process.stdout.write(`${log}\n`);
     return 0;

@@ -64,6 +64,16 @@ describe.each(APPS)('run, for $label', ({ app, standIn }) => {
   });
 });
 
+describe('run, what it hands the work', () => {
+  it("the task's place in its bag of tasks", async () => {
+    const { app, standIn } = APPS[0]!;
+    const seen = vi.fn(async () => ({ result: 'ok' }));
+    const env = { IEXEC_APP_DEVELOPER_SECRET: JSON.stringify(standIn.demoSecret(UPSTREAM)), IEXEC_BOT_SIZE: '3', IEXEC_BOT_FIRST_INDEX: '0', IEXEC_BOT_TASK_INDEX: '2' };
+    expect((await runApp({ ...app, run: seen }, env)).exitCode).toBe(0);
+    expect(seen).toHaveBeenCalledWith(expect.objectContaining({ bot: { size: 3, firstIndex: 0, index: 2 } }));
+  });
+});
+
 describe('reportFailure', () => {
   it('reports OUTPUT_UNWRITABLE on stderr and in the exit code when IEXEC_OUT is missing', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);

@@ -1,6 +1,7 @@
 import type * as z from 'zod/mini';
 import type { ErrorTable } from '../errors';
 import type { ArgsSpec } from './args';
+import type { BagPlace } from './bot';
 import type { Upstream } from './http';
 import type { InputFile } from './inputs';
 import type { SecretSpec } from './secret';
@@ -12,6 +13,8 @@ export interface Task<Secret, Args> {
   inputFiles: InputFile[];
   dataset: string | undefined;
   requesterSecrets: ReadonlyMap<number, string>;
+  /** The task's place in its bag of tasks (one task alone: size 1, index 0). */
+  bot: BagPlace;
 }
 
 export interface TaskResult {
