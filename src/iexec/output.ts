@@ -41,6 +41,9 @@ function writeAtomically(dir: string, name: string, content: string): void {
 
 /** computed.json comes last: it only ever points at a complete result. */
 export function writeResult(dir: string, text: string): void {
+  // The post-compute finds no digest for an empty file and fails the task without a word
+  // (tee-worker-compute-rust, result_utils.rs sha256_file): a coded failure says why instead.
+  if (text === '') throw taskError('RESULT_EMPTY', 'the result is empty, and iExec publishes no empty file (return at least one byte)');
   const resultPath = join(dir, RESULT_FILE);
   writeAtomically(dir, RESULT_FILE, text);
   writeAtomically(dir, COMPUTED_FILE, JSON.stringify({ 'deterministic-output-path': resultPath }));

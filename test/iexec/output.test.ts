@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors';
 import { resolveOutputDir, writeFailure, writeResult } from '../../src/iexec/output';
+import { failureOf } from '../helpers/errors';
 
 let dir: string;
 beforeEach(() => {
@@ -44,6 +45,12 @@ describe('writeResult', () => {
     expect(read('result.txt')).toBe('endpoint hit 3 times');
     expect(read('computed.json')).toBe(JSON.stringify({ 'deterministic-output-path': join(dir, 'result.txt') }));
     expect(readdirSync(dir).sort()).toEqual(['computed.json', 'result.txt']);
+  });
+
+  it('refuses an empty result, which iExec cannot publish, and writes nothing', async () => {
+    const error = await failureOf(() => writeResult(dir, ''));
+    expect([error.line, error.exitCode]).toEqual(['RESULT_EMPTY: the result is empty, and iExec publishes no empty file (return at least one byte)', 13]);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('reports OUTPUT_UNWRITABLE and leaves no computed.json when result.txt cannot be written', () => {
