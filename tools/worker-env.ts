@@ -7,6 +7,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { BagPlace } from '../src/iexec/bot';
 
 /**
  * The workers that run an app today:
@@ -41,7 +42,7 @@ export interface TaskFiles {
   /** IEXEC_REQUESTER_SECRET_<n> values (TEE tasks only). */
   requesterSecrets?: ReadonlyMap<number, string>;
   /** The task's place in its bag of tasks: `size` tasks from `firstIndex`; this is `index`. */
-  bot?: { size: number; firstIndex: number; index: number };
+  bot?: BagPlace;
 }
 
 /**
@@ -59,6 +60,7 @@ export function workerVariables(
   secret: string | undefined,
   { generation = 'v9-tdx', inputFiles = [], dataset, bulk = [], requesterSecrets = new Map(), bot = { size: 1, firstIndex: 0, index: 0 } }: TaskFiles = {},
 ): NodeJS.ProcessEnv {
+  if (bulk.length > 0 && generation !== 'v9-tdx') throw new Error('bulk processing needs SMS 9.2+ (v9-tdx)');
   const hostInput = folders.hostInput ?? folders.input;
   const deliver = (file: string, name: string) => (copyFileSync(file, join(hostInput, name)), name);
   // iexec-commons-poco TaskDescription: datasetAddress is the deal's dataset pointer, address(0) without one.
@@ -85,10 +87,7 @@ export function workerVariables(
   names.forEach((name, i) => (variables[`IEXEC_INPUT_FILE_NAME_${i + 1}`] = name));
   // iexec-common 9.2 (#496, #498), which worker and SMS 9.2 use.
   if (generation === 'v9-tdx') Object.assign(variables, { IEXEC_DEAL_ID: bytes32(), IEXEC_TASK_INDEX: String(bot.index) });
-  if (generation === 'v8-standard') {
-    if (bulk.length > 0) throw new Error('a bulk request is a TEE task of SDK 9 (v9-tdx)');
-    return variables;
-  }
+  if (generation === 'v8-standard') return variables;
 
   // The SMS (getApplicationComputeSecrets): the developer secret twice, only when one was pushed;
   // each requester secret as IEXEC_REQUESTER_SECRET_<n>, n the deal's positive key.
@@ -99,7 +98,6 @@ export function workerVariables(
   // (iexec-sdk prepareDatasetBulk validates orders with addressSchema, toChecksumAddress); it names
   // the file under IEXEC_IN. The task's own dataset stays the zero address. No variable when not bulk.
   if (bulk.length > 0) {
-    if (generation !== 'v9-tdx') throw new Error('bulk processing needs SMS 9.2+ (v9-tdx)');
     variables.IEXEC_BULK_SLICE_SIZE = String(bulk.length);
     bulk.forEach((file, i) => (variables[`IEXEC_DATASET_${i + 1}_FILENAME`] = deliver(file, checksummed(address()))));
   }
