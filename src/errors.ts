@@ -38,6 +38,7 @@ export const TASK_ERRORS = {
   ARGS_INVALID: 9,
   INPUT_INVALID: 10,
   REQUESTER_SECRET_MISSING: 11,
+  ENVIRONMENT_UNSAFE: 12,
 } as const;
 
 export const taskError = errorsFrom(TASK_ERRORS);
