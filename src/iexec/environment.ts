@@ -18,7 +18,7 @@ export const ENTRYPOINT_FLAGS: readonly string[] = ['--disable-wasm-trap-handler
 export function guardNodeEnvironment(env: NodeJS.ProcessEnv): void {
   if (env.NODE_V8_COVERAGE) process.getBuiltinModule('node:v8').stopCoverage();
   if (env.NODE_DEBUG) throw taskError('ENVIRONMENT_UNSAFE', 'NODE_DEBUG is set: Node would print what the app sends, credentials included (unset it)');
-  const options = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((option) => option !== '');
+  const options = (env.NODE_OPTIONS ?? '').split(/\s/).filter((option) => option !== '');
   if (options.some((option) => !ENTRYPOINT_FLAGS.includes(option))) {
     throw taskError('ENVIRONMENT_UNSAFE', "NODE_OPTIONS holds more than the entrypoint's flags: Node may run code or open a port the app cannot vouch for (unset it)");
   }
