@@ -14,6 +14,7 @@ export const BUNDLE_TESTS = [
   'test/tools/code-cache.test.ts',
   'test/tools/local.test.ts',
   'test/worker-shapes.test.ts',
+  'test/hostile.test.ts',
 ];
 // Run the image, built once by test/image/global-setup.ts with podman.
 export const IMAGE_TESTS = ['test/image/run.test.ts', 'test/image/sconify.test.ts'];

@@ -2,6 +2,7 @@ import { toAppError } from './errors';
 import type { IexecApp } from './iexec/app';
 import { parseRequesterArgs } from './iexec/args';
 import { readBagPlace } from './iexec/bot';
+import { guardNodeEnvironment } from './iexec/environment';
 import { readInputs } from './iexec/inputs';
 import { resolveOutputDir, writeFailure, writeResult } from './iexec/output';
 import { readRequesterSecrets } from './iexec/requester-secrets';
@@ -16,6 +17,7 @@ export interface Invocation {
 /** The whole task: context in, the app's work, result out. Returns the process exit code. */
 export async function run(app: IexecApp, { env, argv }: Invocation): Promise<number> {
   try {
+    guardNodeEnvironment(env);
     const outputDir = resolveOutputDir(env);
     const secret = readDeveloperSecret(env, app.secret);
     const args = parseRequesterArgs(argv, app.args);

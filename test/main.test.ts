@@ -32,6 +32,7 @@ describe.each(APPS)('run, for $label', ({ app, standIn }) => {
     ['SECRET_INVALID', { IEXEC_APP_DEVELOPER_SECRET: '{"not": "a field"}' }, []],
     ['ARGS_INVALID', { IEXEC_APP_DEVELOPER_SECRET: secret }, ['--not-an-option', 'x']],
     ['INPUT_INVALID', { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_INPUT_FILES_NUMBER: 'many' }, []],
+    ['ENVIRONMENT_UNSAFE', { IEXEC_APP_DEVELOPER_SECRET: secret, NODE_DEBUG: 'http' }, []],
     ['upstream HTTP error', { IEXEC_APP_DEVELOPER_SECRET: secret }, undefined],
   ])('reports %s on stderr, in error.txt and in computed.json, with its exit code', async (what, env, argv) => {
     server.use(http.all(`${UPSTREAM}/*`, () => new HttpResponse(null, { status: 500 })));

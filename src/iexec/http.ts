@@ -1,4 +1,6 @@
 import axios, { type AxiosResponse } from 'axios';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as z from 'zod/mini';
 import { AppError, type ErrorTable } from '../errors';
@@ -61,8 +63,8 @@ export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, r
     await sleep(Math.min(waitS, MAX_RETRY_AFTER_S) * 1000);
     response = await send(upstream, request, fail);
   }
-  // Node never hands over a 1xx as the answer: only above 2xx is a failure.
-  if (response.status > 299) throw fail('httpError', `answered HTTP ${response.status}`);
+  // Below 200 too: a 101 without Upgrade is handed over as an answer, and so are 099 or 000.
+  if (response.status < 200 || response.status > 299) throw fail('httpError', `answered HTTP ${response.status}`);
   let body: unknown;
   try {
     body = JSON.parse(response.data);
@@ -76,28 +78,59 @@ export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, r
 
 type Fail = (failure: Failure, message: string) => AppError;
 
-async function send(upstream: Upstream, request: HttpRequest, fail: Fail): Promise<AxiosResponse<string>> {
-  try {
-    return await axios.request<string>({
-      // Stryker disable next-line StringLiteral: axios sends a GET for an empty method too
-      method: request.method ?? 'GET',
-      url: request.url,
-      headers: { Accept: 'application/json', ...request.headers },
-      data: request.body,
-      // Stryker disable next-line StringLiteral: axios picks its http adapter in Node anyway; named so that fetch (undici) never is
-      adapter: 'http',
-      signal: AbortSignal.timeout(upstream.timeoutMs),
-      responseType: 'text',
-      maxContentLength: upstream.maxResponseBytes,
-      maxRedirects: 0,
-      proxy: false,
-      validateStatus: null,
-    });
-  } catch (error) {
-    // The axios error holds the URL and the headers: only facts about it are kept.
-    const code = axios.isAxiosError(error) ? error.code : undefined;
-    throw classify(code, axios.isAxiosError(error) && answerStarted(error.request), upstream, fail);
-  }
+function send(upstream: Upstream, request: HttpRequest, fail: Fail): Promise<AxiosResponse<string>> {
+  return new Promise((resolve, reject) => {
+    const informational = (status: number | undefined) => reject(fail('httpError', `answered HTTP ${status}`));
+    axios
+      .request<string>({
+        // Stryker disable next-line StringLiteral: axios sends a GET for an empty method too
+        method: request.method ?? 'GET',
+        url: request.url,
+        headers: { Accept: 'application/json', ...request.headers },
+        data: request.body,
+        // Stryker disable next-line StringLiteral: axios picks its http adapter in Node anyway; named so that fetch (undici) never is
+        adapter: 'http',
+        transport: guardedTransport(informational),
+        signal: AbortSignal.timeout(upstream.timeoutMs),
+        responseType: 'text',
+        maxContentLength: upstream.maxResponseBytes,
+        maxRedirects: 0,
+        proxy: false,
+        validateStatus: null,
+      })
+      .then(resolve, (error: unknown) => {
+        // The axios error holds the URL and the headers: only facts about it are kept.
+        const code = axios.isAxiosError(error) ? error.code : undefined;
+        reject(classify(code, axios.isAxiosError(error) && answerStarted(error.request), upstream, fail));
+      });
+  });
+}
+
+/**
+ * node:http, or node:https for an https URL (the TLS stack loads only then), with two rules the
+ * environment cannot change:
+ * - certificates are always verified: `rejectUnauthorized` given with the request wins over
+ *   NODE_TLS_REJECT_UNAUTHORIZED=0 (README, "Who controls what");
+ * - an informational answer (1xx) is the answer: the HTTP error of its status, at once. Node
+ *   would wait past an interim one for another answer, and drops a 101 that switches protocols
+ *   (never asked for) without a word, so that the call would never settle.
+ */
+function guardedTransport(informational: (status: number | undefined) => void) {
+  return {
+    request(options: RequestOptions, onResponse: (response: IncomingMessage) => void): ClientRequest {
+      const { request } = options.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
+      const sent = request({ ...options, rejectUnauthorized: true }, onResponse);
+      sent.on('information', ({ statusCode }) => {
+        sent.destroy();
+        informational(statusCode);
+      });
+      sent.on('upgrade', ({ statusCode }: IncomingMessage, socket: Duplex) => {
+        socket.destroy();
+        informational(statusCode);
+      });
+      return sent;
+    },
+  };
 }
 
 /** Node's ClientRequest holds res = null until the answer's headers arrive: then the service was reached. */

@@ -23,16 +23,23 @@ export function resolveOutputDir(env: NodeJS.ProcessEnv): string {
 
 /**
  * Writes through a temporary file and a rename, so a reader (the worker) sees the whole file
- * or none of it. No fsync: the worker reads IEXEC_OUT from the same kernel once the app has
- * exited, and a machine crash fails the task anyway.
+ * or none of it. The temporary file is created, never opened: an existing name there (a file
+ * or a link planted to send the write elsewhere) is refused, so nothing is ever written outside
+ * IEXEC_OUT. The rename replaces a link at the final name, not its target. No fsync: the worker
+ * reads IEXEC_OUT from the same kernel once the app has exited, and a machine crash fails the
+ * task anyway.
  */
 function writeAtomically(dir: string, name: string, content: string): void {
   const temporary = join(dir, `.${name}.tmp`);
+  let created = false;
   try {
-    writeFileSync(temporary, content);
+    // O_CREAT | O_EXCL: fails on any existing name, a link included, without following it.
+    writeFileSync(temporary, content, { flag: 'wx' });
+    created = true;
     renameSync(temporary, join(dir, name));
   } catch (error) {
-    removeQuietly(temporary);
+    // Only what this call created is removed: a planted file stays for whoever looks into it.
+    if (created) removeQuietly(temporary);
     // Stryker disable next-line StringLiteral: unreachable, node:fs errors always carry a code
     const reason = (error as NodeJS.ErrnoException).code ?? 'write failed';
     throw taskError('OUTPUT_UNWRITABLE', `cannot write ${name} in IEXEC_OUT (${reason})`);

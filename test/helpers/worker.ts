@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
@@ -37,6 +37,8 @@ export interface ChildOptions {
   nodeArgs?: string[];
   uid?: number;
   gid?: number;
+  /** Streams of the child closed at once on this side: its writes there fail (EPIPE). */
+  closed?: ('stdout' | 'stderr')[];
 }
 
 /**
@@ -57,6 +59,7 @@ export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildO
       gid: options.gid,
       stdio: ['ignore', 'pipe', 'pipe', ...mutation.stdio],
     });
+    for (const stream of options.closed ?? []) child[stream]!.destroy();
     let stdout = '';
     let stderr = '';
     let report = '';
@@ -77,7 +80,9 @@ export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildO
       const out = env.IEXEC_OUT;
       let files: Record<string, string> = {};
       try {
-        files = out ? Object.fromEntries(readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')])) : {};
+        // Regular files only: a test may plant a link or a folder there.
+        const regular = (n: string) => lstatSync(join(out!, n)).isFile();
+        files = out ? Object.fromEntries(readdirSync(out).filter(regular).map((n) => [n, readFileSync(join(out, n), 'utf8')])) : {};
       } catch {
         // IEXEC_OUT may not exist: that is what some tests check.
       }

@@ -1,5 +1,11 @@
 import axios, { AxiosError } from 'axios';
 import { delay, http, HttpResponse, passthrough } from 'msw';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -181,5 +187,82 @@ describe('requestJson failures', () => {
     const error = await failureOf(() => requestJson(service, { url: 'https://sekret-host.test/sekret-path', headers: { Authorization: 'Bearer sekret-token' } }, Answer, 'x'));
     expect(JSON.stringify({ ...error, message: error.message, stack: error.stack })).not.toMatch(/sekret/);
     expect(error.cause).toBeUndefined();
+  });
+});
+
+/** A real server on 127.0.0.1 that writes `answer` as it is, bytes on the wire, to every request. */
+async function serveRaw(answer: string): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const raw = createNetServer((socket) => {
+    socket.once('data', () => {
+      requests += 1;
+      socket.end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/things`;
+  server.use(http.all(url, () => passthrough()));
+  return { url, requests: () => requests, close: () => new Promise((resolve) => raw.close(() => resolve())) };
+}
+
+describe('requestJson refuses every status outside 200-299, informational ones included (a real server)', () => {
+  const body = '{"id":1}';
+  it.each([
+    ['101 that switches protocols (Node drops it unless told)', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', 101],
+    ['101 without Upgrade', `HTTP/1.1 101 Switching Protocols\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 101],
+    ['100 Continue, never asked for', `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 100],
+    ['103 Early Hints, even before a 200', `HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 103],
+    ['199 followed by nothing', 'HTTP/1.1 199 Whatever\r\n\r\n', 199],
+    ['099', `HTTP/1.1 099 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 99],
+    ['000', `HTTP/1.1 000 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 0],
+    ['300', `HTTP/1.1 300 Multiple Choices\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 300],
+  ])('a %s is an HTTP error, at once and not retried', async (_, answer, status) => {
+    const raw = await serveRaw(answer);
+    try {
+      const error = await failureOf(() => requestJson(service, { url: raw.url }, Answer, 'x'));
+      expect(error.line).toBe(`SERVICE_HTTP_ERROR: service answered HTTP ${status}`);
+      expect(error.exitCode).toBe(32);
+      expect(raw.requests()).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it.each([200, 299])('accepts a %i at the edge of the range, sent as bytes', async (status) => {
+    const raw = await serveRaw(`HTTP/1.1 ${status} OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    try {
+      await expect(requestJson(service, { url: raw.url }, Answer, 'x')).resolves.toEqual({ id: 1 });
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe('requestJson verifies certificates whatever the environment says (a real TLS server)', () => {
+  it('refuses a self-signed server even under NODE_TLS_REJECT_UNAUTHORIZED=0, before sending anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    let requests = 0;
+    const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_, response) => {
+      requests += 1;
+      response.end('{"id":1}');
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/things`;
+    server.use(http.all(url, () => passthrough()));
+    vi.stubEnv('NODE_TLS_REJECT_UNAUTHORIZED', '0');
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const error = await failureOf(() => requestJson(service, { url, headers: { Authorization: 'Bearer sekret' } }, Answer, 'x'));
+      expect(error.line).toBe('SERVICE_UNREACHABLE: service could not be reached');
+      expect(requests).toBe(0);
+      // The environment did say so: Node read it (and warned) on this very connection.
+      expect(warnings).toHaveBeenCalled();
+    } finally {
+      vi.unstubAllEnvs();
+      warnings.mockRestore();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -80,5 +80,67 @@ describe('writeFailure', () => {
       'error-message': 'COUNTER_TIMEOUT: counter did not answer in time',
     });
     expect(readdirSync(dir).sort()).toEqual(['computed.json', 'error.txt']);
+  });
+});
+
+describe('planted files: output is created, never followed, and never lands outside IEXEC_OUT', () => {
+  /** Something planted in IEXEC_OUT before the app writes: a link out (to a file, or to nothing yet), a file, a folder. */
+  const PLANTS = {
+    'a link to a file outside': (path: string, outside: string) => (writeFileSync(outside, 'outside, untouched'), symlinkSync(outside, path)),
+    'a link to a missing file outside': (path: string, outside: string) => symlinkSync(outside, path),
+    'a file': (path: string) => writeFileSync(path, 'planted'),
+    'a folder': (path: string) => mkdirSync(path),
+  };
+  const outsideState = (outside: string) => (existsSync(outside) ? readFileSync(outside, 'utf8') : 'absent');
+  const plantedState = (path: string) => (lstatSync(path).isSymbolicLink() ? `link to ${readlinkSync(path)}` : lstatSync(path).isDirectory() ? 'folder' : readFileSync(path, 'utf8'));
+
+  const cases = [
+    // What is written, the planted name, the file refused, and the files written before it.
+    ['writeResult', '.result.txt.tmp', 'result.txt', [], () => writeResult(dir, 'endpoint hit 3 times')],
+    ['writeResult', '.computed.json.tmp', 'computed.json', ['result.txt'], () => writeResult(dir, 'endpoint hit 3 times')],
+    ['writeFailure', '.error.txt.tmp', 'error.txt', [], () => writeFailure(dir, 'SECRET_MISSING: x')],
+    ['writeFailure', '.computed.json.tmp', 'computed.json', ['error.txt'], () => writeFailure(dir, 'SECRET_MISSING: x')],
+  ] as const;
+  it.each(cases.flatMap(([fn, temporary, name, written, write]) => Object.entries(PLANTS).map(([plant, make]) => ({ fn, temporary, name, written, write, plant, make }))))(
+    '$fn refuses $plant at $temporary (OUTPUT_UNWRITABLE, EEXIST), writes nothing through it and leaves it as it was',
+    ({ temporary, name, written, write, make }) => {
+      const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'target');
+      make(join(dir, temporary), outside);
+      const before = { outside: outsideState(outside), planted: plantedState(join(dir, temporary)) };
+      const error = (() => {
+        try {
+          write();
+        } catch (caught) {
+          return caught as AppError;
+        }
+        throw new Error('expected OUTPUT_UNWRITABLE');
+      })();
+      expect(error.line).toBe(`OUTPUT_UNWRITABLE: cannot write ${name} in IEXEC_OUT (EEXIST)`);
+      expect(error.exitCode).toBe(8);
+      expect({ outside: outsideState(outside), planted: plantedState(join(dir, temporary)) }).toEqual(before);
+      expect(readdirSync(dir).sort()).toEqual([temporary, ...written].sort());
+    },
+  );
+
+  it.each([
+    ['result.txt', () => writeResult(dir, 'endpoint hit 3 times')],
+    ['computed.json', () => writeResult(dir, 'endpoint hit 3 times')],
+    ['error.txt', () => writeFailure(dir, 'SECRET_MISSING: x')],
+  ] as const)('replaces a link planted at %s by the file itself, and leaves its target alone', (name, write) => {
+    const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'target');
+    writeFileSync(outside, 'outside, untouched');
+    symlinkSync(outside, join(dir, name));
+    write();
+    expect(lstatSync(join(dir, name)).isFile()).toBe(true);
+    expect(readFileSync(outside, 'utf8')).toBe('outside, untouched');
+  });
+
+  it('removes a link planted at result.txt on failure, not its target', () => {
+    const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'target');
+    writeFileSync(outside, 'outside, untouched');
+    symlinkSync(outside, join(dir, 'result.txt'));
+    writeFailure(dir, 'SECRET_MISSING: x');
+    expect(readdirSync(dir).sort()).toEqual(['computed.json', 'error.txt']);
+    expect(readFileSync(outside, 'utf8')).toBe('outside, untouched');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -31,10 +31,15 @@ type Framework = 'TDX' | 'SCONE';
  * the host network (the stand-in upstream is on 127.0.0.1). TDX: the requester's args are the
  * container's command. SCONE: the command is tee.env's APP_ENTRYPOINT followed by the args.
  */
-async function runTask(framework: Framework, secret: string | undefined, { args = standIn.demoArgs, readOnlyOut = false, nodeArgs = [] as string[], mounts = [] as string[] } = {}) {
+async function runTask(
+  framework: Framework,
+  secret: string | undefined,
+  { args = standIn.demoArgs, readOnlyOut = false, nodeArgs = [] as string[], mounts = [] as string[], env = {} as NodeJS.ProcessEnv, plant = undefined as ((out: string) => void) | undefined } = {},
+) {
   const host = workerEnvironment(undefined);
-  const variables = workerVariables({ input: '/iexec_in', out: '/iexec_out', hostInput: host.input }, secret);
+  const variables = { ...workerVariables({ input: '/iexec_in', out: '/iexec_out', hostInput: host.input }, secret), ...env };
   delete variables.PATH;
+  plant?.(host.out);
   const [node, ...rest] = teeEnv().APP_ENTRYPOINT.split(' ');
   const command = framework === 'TDX' && nodeArgs.length === 0
     ? [APP_IMAGE, ...args]
@@ -46,8 +51,10 @@ async function runTask(framework: Framework, secret: string | undefined, { args 
       '-v', `${host.out}:/iexec_out${readOnlyOut ? ':ro' : ''}`, '-v', `${host.input}:/iexec_in`, ...command],
     variables,
   );
-  const files = Object.fromEntries(readdirSync(host.out).map((name) => [name, readFileSync(join(host.out, name), 'utf8')]));
-  return { ...run, out: host.out, files };
+  // Regular files only: a test may plant a link there.
+  const regular = readdirSync(host.out).filter((name) => lstatSync(join(host.out, name)).isFile());
+  const files = Object.fromEntries(regular.map((name) => [name, readFileSync(join(host.out, name), 'utf8')]));
+  return { ...run, out: host.out, input: host.input, files };
 }
 
 /** A path the container wrote (under /iexec_out), on the host. */
@@ -92,6 +99,23 @@ describe.skipIf(image.skipped)(`the native image ${APP_IMAGE}, run as a worker r
     const run = await runTask('TDX', demoSecret(), { readOnlyOut: true });
     expect(run).toMatchObject({ code: 8, stdout: '', stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n', files: {} });
     expect(upstream.requests.length).toBe(before);
+  });
+
+  it("TDX: NODE_DEBUG in the worker's environment is ENVIRONMENT_UNSAFE, exit code 12, before any call upstream", async () => {
+    const before = upstream.requests.length;
+    const run = await runTask('TDX', demoSecret(), { env: { NODE_DEBUG: 'http' } });
+    const line = 'ENVIRONMENT_UNSAFE: NODE_DEBUG is set: Node would print what the app sends, credentials included (unset it)';
+    expect(run).toMatchObject({ code: 12, stdout: '', stderr: `${line}\n` });
+    expect(JSON.parse(run.files['computed.json']!)).toEqual({ 'deterministic-output-path': '/iexec_out/error.txt', 'error-message': line });
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('TDX: a link planted at /iexec_out/.result.txt.tmp is OUTPUT_UNWRITABLE, exit code 8, and nothing lands where it points', async () => {
+    const run = await runTask('TDX', demoSecret(), { plant: (out) => symlinkSync('/iexec_in/escaped', join(out, '.result.txt.tmp')) });
+    const line = 'OUTPUT_UNWRITABLE: cannot write result.txt in IEXEC_OUT (EEXIST)';
+    expect(run).toMatchObject({ code: 8, stderr: `${line}\n` });
+    expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'error.txt']);
+    expect(existsSync(join(run.input, 'escaped'))).toBe(false);
   });
 
   it("uses the code cache the image's build made with the image's own node", async () => {
