@@ -38,6 +38,8 @@ export const TASK_ERRORS = {
   ARGS_INVALID: 9,
   INPUT_INVALID: 10,
   REQUESTER_SECRET_MISSING: 11,
+  PROTECTED_DATA_MISSING: 12,
+  PROTECTED_DATA_INVALID: 13,
 } as const;
 
 export const taskError = errorsFrom(TASK_ERRORS);
