@@ -73,7 +73,6 @@ const named = (path: readonly PropertyKey[]) => `field "${path.map((key) => safe
 
 const BORSH_STRING_HEADER = 4;
 const LEGACY_INTEGER = /^-?\d+$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A scalar as DataProtector serialized it, or undefined when the bytes cannot be one.
@@ -89,9 +88,10 @@ function decode(kind: Exclude<Kind, 'file'>, bytes: Buffer): unknown {
   try {
     switch (kind) {
       case 'string':
-        return bytes.length >= BORSH_STRING_HEADER && bytes.readUInt32LE(0) === bytes.length - BORSH_STRING_HEADER
-          ? utf8.decode(bytes.subarray(BORSH_STRING_HEADER))
-          : utf8.decode(bytes);
+        // Made here, not at load: an app without protected data pays nothing for it.
+        return new TextDecoder('utf-8', { fatal: true }).decode(
+          bytes.length >= BORSH_STRING_HEADER && bytes.readUInt32LE(0) === bytes.length - BORSH_STRING_HEADER ? bytes.subarray(BORSH_STRING_HEADER) : bytes,
+        );
       case 'number': {
         const text = bytes.toString('latin1');
         if (LEGACY_INTEGER.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
