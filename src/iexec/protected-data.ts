@@ -3,6 +3,7 @@
  * as a zod schema and read into typed values. Its values are the data owner's secrets: no message
  * here ever holds one.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import * as z from 'zod/mini';
 import { taskError } from '../errors';
@@ -30,7 +31,7 @@ export class ProtectedFile {
 }
 
 /** The schema of a file field (any value DataProtector stores as raw bytes: a Uint8Array, a file). */
-export const protectedFile = z.instanceof(ProtectedFile, { error: 'must be a file' });
+export const protectedFile = z.instanceof(ProtectedFile);
 
 /** What DataProtector stores, each readable from both of its generations (see decode below). */
 type Leaf = z.ZodMiniString<string> | z.ZodMiniNumber<number> | z.ZodMiniBigInt<bigint> | z.ZodMiniBoolean<boolean> | typeof protectedFile;
@@ -85,26 +86,20 @@ const LEGACY_INTEGER = /^-?\d+$/;
  * are all digits would be below 1e-32), else an f64.
  */
 function decode(kind: Exclude<Kind, 'file'>, bytes: Buffer): unknown {
-  try {
-    switch (kind) {
-      case 'string':
-        // Made here, not at load: an app without protected data pays nothing for it.
-        return new TextDecoder('utf-8', { fatal: true }).decode(
-          bytes.length >= BORSH_STRING_HEADER && bytes.readUInt32LE(0) === bytes.length - BORSH_STRING_HEADER ? bytes.subarray(BORSH_STRING_HEADER) : bytes,
-        );
-      case 'number': {
-        const text = bytes.toString('latin1');
-        if (LEGACY_INTEGER.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
-        return bytes.length === 8 ? bytes.readDoubleLE(0) : undefined;
-      }
-      case 'bigint':
-        return bytes.length === 16 ? (bytes.readBigInt64LE(8) << 64n) | bytes.readBigUInt64LE(0) : undefined;
-      case 'boolean':
-        return bytes.length === 1 && (bytes[0] === 0 || bytes[0] === 1) ? bytes[0] === 1 : undefined;
+  switch (kind) {
+    case 'string': {
+      const text = bytes.length >= BORSH_STRING_HEADER && bytes.readUInt32LE(0) === bytes.length - BORSH_STRING_HEADER ? bytes.subarray(BORSH_STRING_HEADER) : bytes;
+      return isUtf8(text) ? text.toString('utf8') : undefined;
     }
-  } catch {
-    // Text that is not UTF-8: reported by the caller, without the bytes.
-    return undefined;
+    case 'number': {
+      const text = bytes.toString('latin1');
+      if (LEGACY_INTEGER.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+      return bytes.length === 8 ? bytes.readDoubleLE(0) : undefined;
+    }
+    case 'bigint':
+      return bytes.length === 16 ? (bytes.readBigInt64LE(8) << 64n) | bytes.readBigUInt64LE(0) : undefined;
+    case 'boolean':
+      return bytes.length === 1 && (bytes[0] === 0 || bytes[0] === 1) ? bytes[0] === 1 : undefined;
   }
 }
 
@@ -116,16 +111,6 @@ const skeleton = (shape: ProtectedShape): Record<string, unknown> =>
 function setAt(values: Record<string, unknown>, path: readonly string[], value: unknown): void {
   const parent = path.slice(0, -1).reduce((at, key) => at[key] as Record<string, unknown>, values);
   parent[path[path.length - 1] as string] = value;
-}
-
-/** Whether a value was given at `path` (zod reports a missing field like a wrong one). */
-function hasAt(value: unknown, path: readonly PropertyKey[]): boolean {
-  let at = value;
-  for (const key of path) {
-    if (typeof at !== 'object' || at === null || !(key in at)) return false;
-    at = (at as Record<PropertyKey, unknown>)[key];
-  }
-  return true;
 }
 
 /**
@@ -140,13 +125,18 @@ export async function readProtectedData<S extends ProtectedShape>(dataset: strin
   const fields = fieldsOf(spec.schema.shape);
   const entryOf = (field: Field) => field.path.join('/');
   const { scanZip, entryStream } = await import('./protected-zip');
+  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: keeping a file's bytes too would cost only memory (README, the 50 MB figures)
   const entries = await scanZip(dataset, new Set(fields.filter((f) => f.kind !== 'file').map(entryOf)));
 
   const values = skeleton(spec.schema.shape);
+  const missing = new Set<string>();
   for (const field of fields) {
     const name = entryOf(field);
     const entry = entries.get(name);
-    if (entry === undefined) continue;
+    if (entry === undefined) {
+      missing.add(name);
+      continue;
+    }
     if (field.kind === 'file') {
       setAt(values, field.path, new ProtectedFile(entry.size, () => entryStream(dataset, name)));
       continue;
@@ -161,5 +151,5 @@ export async function readProtectedData<S extends ProtectedShape>(dataset: strin
   if (parsed.success) return parsed.data;
   // Stryker disable next-line all: a failed parse has at least one issue
   const [issue = { path: [], message: 'is not valid' }] = parsed.error.issues;
-  throw invalid(`${named(issue.path)} ${hasAt(values, issue.path) ? issue.message : 'is required'}`);
+  throw invalid(`${named(issue.path)} ${missing.has(issue.path.join('/')) ? 'is required' : issue.message}`);
 }

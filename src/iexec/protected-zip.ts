@@ -19,7 +19,9 @@ export interface ScannedEntry {
 type OnData = (data: Uint8Array, final: boolean) => void;
 
 // fflate's messages are about the format only, but they are replaced like any library's.
-const notDataProtectorZip = () => taskError('PROTECTED_DATA_INVALID', 'protected data is not a ZIP file as DataProtector makes it');
+function notDataProtectorZip() {
+  return taskError('PROTECTED_DATA_INVALID', 'protected data is not a ZIP file as DataProtector makes it');
+}
 
 /**
  * Pushes the file through fflate's streaming reader, one chunk at a time. `onFile` says where an
@@ -27,12 +29,12 @@ const notDataProtectorZip = () => taskError('PROTECTED_DATA_INVALID', 'protected
  * not started in memory.
  */
 async function* pushThrough(path: string, onFile: (file: UnzipFile) => OnData | undefined): AsyncGenerator<void> {
-  let failed = false;
   const unzip = new Unzip((file) => {
     const onData = onFile(file);
     file.ondata = (error, data, final) => {
-      failed ||= error !== null;
-      if (!failed) onData?.(data, final);
+      // Stryker disable next-line ConditionalExpression: fflate reports only an unknown compression here, and then fails on its own
+      if (error) throw error;
+      onData?.(data, final);
     };
     file.start();
   });
@@ -41,15 +43,13 @@ async function* pushThrough(path: string, onFile: (file: UnzipFile) => OnData | 
   try {
     for await (const chunk of createReadStream(path)) {
       unzip.push(chunk as Buffer);
-      if (failed) break;
       yield;
     }
     // A ZIP cut short ends inside an entry: fflate throws.
-    if (!failed) unzip.push(new Uint8Array(0), true);
+    unzip.push(new Uint8Array(0), true);
   } catch {
-    failed = true;
+    throw notDataProtectorZip();
   }
-  if (failed) throw notDataProtectorZip();
 }
 
 /**

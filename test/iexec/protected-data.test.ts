@@ -73,6 +73,7 @@ describe('readProtectedData, on protected data made by DataProtector', () => {
     const values = await readProtectedData(await stored({ ...DATA, profile: { name: 'x', photo: big } }, 'borsh'), spec);
     const photo = values.profile.photo;
     expect(photo.size).toBe(big.length);
+    expect(photo.stream().readableObjectMode).toBe(false);
     const chunks = await photo.stream().toArray();
     expect(chunks.length).toBeGreaterThan(1);
     expect(digest(Buffer.concat(chunks))).toBe(digest(big));
@@ -208,6 +209,11 @@ describe('readProtectedData refuses, with a coded error that names the field and
       return zip;
     }],
     ['a ZIP of an empty object', async () => zipSync({})],
+    ['a ZIP whose entry has an unknown compression method', async () => {
+      const zip = (await import('node:fs')).readFileSync(await stored(DATA, 'borsh'));
+      zip.writeUInt16LE(99, 8); // the first local header's method
+      return zip;
+    }],
   ])('%s', async (_, make) => {
     const path = await stored(DATA, 'borsh');
     writeFileSync(path, await make());
@@ -253,6 +259,7 @@ describe('readProtectedData refuses, with a coded error that names the field and
     ['a number with a fraction, as text', { n: new Uint8Array(Buffer.from('1.5')) }],
     ['an integer past 2^53, as text', { n: new Uint8Array(Buffer.from('9007199254740993')) }],
     ['nine bytes', { n: new Uint8Array(9) }],
+    ...['1e3', '12.0', ' 12', '0x1F', '+5', ''].map((text): [string, DataObject] => [`the text ${JSON.stringify(text)}, which Number() reads`, { n: new Uint8Array(Buffer.from(text)) }]),
   ])('%s where a number is expected', async (_, data) => {
     const one = defineProtectedData({ schema: z.object({ n: z.number() }), fields: { n: { description: '' } } });
     expect((await failureOf(async () => readProtectedData(await stored(data, 'borsh'), one))).message).toBe('field "n" is not a number as DataProtector stores it');
