@@ -73,7 +73,6 @@ const invalid = (message: string) => taskError('PROTECTED_DATA_INVALID', message
 const named = (path: readonly PropertyKey[]) => `field "${path.map((key) => safeName(key, String)).join('.')}"`;
 
 const BORSH_STRING_HEADER = 4;
-const LEGACY_INTEGER = /^-?\d+$/;
 
 /**
  * A scalar as DataProtector serialized it, or undefined when the bytes cannot be one.
@@ -93,7 +92,8 @@ function decode(kind: Exclude<Kind, 'file'>, bytes: Buffer): unknown {
     }
     case 'number': {
       const text = bytes.toString('latin1');
-      if (LEGACY_INTEGER.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+      // What Number#toString gives for a safe integer; Number() alone would take '1e3' or ' 12'.
+      if (/^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
       return bytes.length === 8 ? bytes.readDoubleLE(0) : undefined;
     }
     case 'bigint':
