@@ -15,7 +15,7 @@ import { safeName } from './fields';
  */
 export class ProtectedFile {
   constructor(
-    /** Bytes, once read. */
+    /** Its size in bytes, uncompressed. */
     readonly size: number,
     private readonly open: () => Readable,
   ) {}

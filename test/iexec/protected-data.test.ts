@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { zipSync } from 'fflate';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod/mini';
 import { defineProtectedData, protectedFile, ProtectedFile, readProtectedData, type ProtectedShape } from '../../src/iexec/protected-data';
 import { type DataObject, type Generation, protectedDataFile } from '../helpers/dataprotector';
@@ -302,5 +302,19 @@ describe('readProtectedData refuses, with a coded error that names the field and
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('defineProtectedData', () => {
+  it('types the values from the schema: zod formats of strings and numbers are fields too, other zod types are not', () => {
+    const formats = defineProtectedData({
+      schema: z.object({ e: z.email(), i: z.int(), o: z.optional(protectedFile), nested: z.object({ b: z.bigint() }) }),
+      fields: { e: { description: '' }, i: { description: '' }, o: { description: '' }, nested: { b: { description: '' } } },
+    });
+    expectTypeOf(formats.schema.parse).returns.toEqualTypeOf<{ e: string; i: number; o?: ProtectedFile | undefined; nested: { b: bigint } }>();
+    // @ts-expect-error DataProtector stores no enum: a string with a rule is the field
+    defineProtectedData({ schema: z.object({ k: z.enum(['a']) }), fields: { k: { description: '' } } });
+    // @ts-expect-error every field is described
+    defineProtectedData({ schema: z.object({ k: z.string() }), fields: {} });
   });
 });
