@@ -125,7 +125,7 @@ export async function readProtectedData<S extends ProtectedShape>(dataset: strin
   const fields = fieldsOf(spec.schema.shape);
   const entryOf = (field: Field) => field.path.join('/');
   const { scanZip, entryStream } = await import('./protected-zip');
-  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: keeping a file's bytes too would cost only memory (README, the 50 MB figures)
+  // Stryker disable next-line MethodExpression,ConditionalExpression,StringLiteral: keeping a file's bytes too would cost only memory, which no unit test measures
   const entries = await scanZip(dataset, new Set(fields.filter((f) => f.kind !== 'file').map(entryOf)));
 
   const values = skeleton(spec.schema.shape);
