@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { zipSync } from 'fflate';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { defineProtectedData, protectedFile, ProtectedFile, readProtectedData, type ProtectedShape } from '../../src/iexec/protected-data';
 import { type DataObject, type Generation, protectedDataFile } from '../helpers/dataprotector';
@@ -89,11 +89,10 @@ describe('readProtectedData, on protected data made by DataProtector', () => {
       expect(chunk.length).toBeGreaterThan(0);
       break;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fds()).toBe(before);
+    // A file is closed asynchronously: waited for, not timed.
+    await vi.waitFor(() => expect(fds()).toBe(before), { timeout: 10_000 });
     await values.profile.photo.bytes();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fds()).toBe(before);
+    await vi.waitFor(() => expect(fds()).toBe(before), { timeout: 10_000 });
   });
 
   it('reads an empty file field', async () => {
