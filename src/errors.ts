@@ -40,6 +40,8 @@ export const TASK_ERRORS = {
   REQUESTER_SECRET_MISSING: 11,
   ENVIRONMENT_UNSAFE: 12,
   RESULT_EMPTY: 13,
+  PROTECTED_DATA_MISSING: 14,
+  PROTECTED_DATA_INVALID: 15,
 } as const;
 
 export const taskError = errorsFrom(TASK_ERRORS);
