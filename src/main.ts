@@ -22,7 +22,8 @@ export async function run(app: IexecApp, { env, argv }: Invocation): Promise<num
     const secret = readDeveloperSecret(env, app.secret);
     const args = parseRequesterArgs(argv, app.args);
     const { inputFiles, dataset } = readInputs(env);
-    const { result, log } = await app.run({ secret, args, inputFiles, dataset, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
+    const protectedData = await app.protectedData?.read(dataset);
+    const { result, log } = await app.run({ secret, args, inputFiles, dataset, protectedData, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
     writeResult(outputDir, result);
     if (log !== undefined) process.stdout.write(`${log}\n`);
     return 0;

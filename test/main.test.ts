@@ -1,11 +1,14 @@
 import { http, HttpResponse } from 'msw';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
 import { TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
 import { APPS } from './helpers/apps';
+import { defineProtectedData } from '../src/iexec/protected-data';
+import { protectedDataFile, type DataObject } from './helpers/dataprotector';
 import { runApp } from './helpers/run-app';
 import { mockNetwork } from './helpers/msw';
 
@@ -72,6 +75,34 @@ describe('run, what it hands the work', () => {
     const env = { IEXEC_APP_DEVELOPER_SECRET: JSON.stringify(standIn.demoSecret(UPSTREAM)), IEXEC_BOT_SIZE: '3', IEXEC_BOT_FIRST_INDEX: '0', IEXEC_BOT_TASK_INDEX: '2' };
     expect((await runApp({ ...app, run: seen }, env)).exitCode).toBe(0);
     expect(seen).toHaveBeenCalledWith(expect.objectContaining({ bot: { size: 3, firstIndex: 0, index: 2 } }));
+  });
+});
+
+describe('run, for an app that takes a protected data', () => {
+  const { app, standIn } = APPS[0]!;
+  const protectedData = defineProtectedData({
+    schema: z.object({ email: z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an email address' })), score: z.number() }),
+    fields: { email: { description: 'an address' }, score: { description: 'a number' } },
+  });
+  const secret = JSON.stringify(standIn.demoSecret(UPSTREAM));
+  const withDataset = async (data: DataObject) => {
+    const file = await protectedDataFile(data, 'borsh');
+    return { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_IN: dirname(file), IEXEC_DATASET_ADDRESS: basename(file), IEXEC_DATASET_FILENAME: basename(file) };
+  };
+
+  it('hands run() the values, typed by its schema', async () => {
+    const seen = vi.fn(async () => ({ result: 'ok' }));
+    expect((await runApp({ ...app, protectedData, run: seen }, await withDataset({ email: 'owner@example.org', score: 7.5 }))).exitCode).toBe(0);
+    expect(seen).toHaveBeenCalledWith(expect.objectContaining({ protectedData: { email: 'owner@example.org', score: 7.5 } }));
+  });
+
+  it.each([
+    ['no dataset', async () => ({ IEXEC_APP_DEVELOPER_SECRET: secret }), 'PROTECTED_DATA_MISSING: '],
+    ['a field breaking its rule', () => withDataset({ email: 'canary-value-not-an-email', score: 1 }), 'PROTECTED_DATA_INVALID: field "email" must be an email address'],
+  ])('reports %s with its code, never a value', async (_, env, line) => {
+    const run = await runApp({ ...app, protectedData, run: async () => ({ result: 'never' }) }, await env());
+    expect(run.files['error.txt']!.startsWith(line)).toBe(true);
+    expect(run.stdout + run.stderr + Object.values(run.files).join('')).not.toContain('canary-value');
   });
 });
 

@@ -4,14 +4,18 @@ import type { ArgsSpec } from './args';
 import type { BagPlace } from './bot';
 import type { Upstream } from './http';
 import type { InputFile } from './inputs';
+import type { ProtectedDataSpec } from './protected-data';
 import type { SecretSpec } from './secret';
 
 /** What the plumbing hands the app's work: everything validated, nothing left to read from the environment. */
-export interface Task<Secret, Args> {
+export interface Task<Secret, Args, Protected = undefined> {
   secret: Secret;
   args: Args;
   inputFiles: InputFile[];
+  /** The dataset's file, when the task has one. */
   dataset: string | undefined;
+  /** The protected data (the task's dataset), typed by the app's `protectedData` schema, when it declares one. */
+  protectedData: Protected;
   requesterSecrets: ReadonlyMap<number, string>;
   /** The task's place in its bag of tasks (one task alone: size 1, index 0). */
   bot: BagPlace;
@@ -28,19 +32,24 @@ export interface TaskResult {
  * The app's contract: the one thing src/main.ts, the tools and the generic tests know about the
  * app. src/app/index.ts exports one (`app`); src/app/stand-in.ts the stand-in of its upstream.
  */
-export interface IexecApp<S extends SecretSpec = SecretSpec, A extends ArgsSpec = ArgsSpec> {
+/** The values of a protected data spec; undefined for an app that declares none. */
+export type ProtectedValues<P> = P extends ProtectedDataSpec ? z.output<P['schema']> : undefined;
+
+export interface IexecApp<S extends SecretSpec = SecretSpec, A extends ArgsSpec = ArgsSpec, P extends ProtectedDataSpec | undefined = ProtectedDataSpec | undefined> {
   secret: S;
   args: A;
+  /** The protected data the app takes as its dataset (DataProtector), if it takes one: its fields and their types. */
+  protectedData?: P;
   /** The remote service the app calls, which the stand-in replaces in local runs and tests. */
   upstream: Upstream;
   /** The app's own error codes (its upstream's included); their exit codes must not reuse the plumbing's. */
   errors: ErrorTable;
   /** Why the result differs from one run to the next, when it does (replicated workers then disagree). */
   resultVaries?: string;
-  run(task: Task<z.output<S['schema']>, z.output<A['schema']>>): Promise<TaskResult>;
+  run(task: Task<z.output<S['schema']>, z.output<A['schema']>, ProtectedValues<P>>): Promise<TaskResult>;
 }
 
-export const defineApp = <S extends SecretSpec, A extends ArgsSpec>(app: IexecApp<S, A>): IexecApp<S, A> => app;
+export const defineApp = <S extends SecretSpec, A extends ArgsSpec, P extends ProtectedDataSpec | undefined = undefined>(app: IexecApp<S, A, P>): IexecApp<S, A, P> => app;
 
 /** The stand-in of the app's upstream, for local runs, benchmarks and tests (never bundled). */
 export interface StandIn<S extends SecretSpec = SecretSpec> {

@@ -43,13 +43,24 @@ export type ProtectedFields<S extends ProtectedShape> = {
   readonly [K in keyof S]: S[K] extends z.ZodMiniObject<infer N extends ProtectedShape> ? ProtectedFields<N> : { description: string };
 };
 
-export interface ProtectedDataSpec<S extends ProtectedShape = ProtectedShape> {
+/** What an app declares: the protected data's fields, a zod object (the single source of the type), and what to say about each. */
+export interface ProtectedDataFields<S extends ProtectedShape = ProtectedShape> {
   schema: z.ZodMiniObject<S>;
   fields: ProtectedFields<S>;
 }
 
-/** The protected data's fields: a zod object (the single source of the type) and what to say about each field. */
-export const defineProtectedData = <S extends ProtectedShape>(spec: ProtectedDataSpec<S>): ProtectedDataSpec<S> => spec;
+export interface ProtectedDataSpec<S extends ProtectedShape = ProtectedShape> extends ProtectedDataFields<S> {
+  /**
+   * Reads the task's protected data as declared. Carried by the spec so that src/main.ts never
+   * imports this module: an app that takes no protected data bundles none of it.
+   */
+  read(dataset: string | undefined): Promise<z.output<z.ZodMiniObject<S>>>;
+}
+
+export const defineProtectedData = <S extends ProtectedShape>(declared: ProtectedDataFields<S>): ProtectedDataSpec<S> => ({
+  ...declared,
+  read: (dataset) => readProtectedData(dataset, declared),
+});
 
 type Kind = 'string' | 'number' | 'bigint' | 'boolean' | 'file';
 interface Field {
@@ -118,7 +129,7 @@ function setAt(values: Record<string, unknown>, path: readonly string[], value: 
  * from either DataProtector generation; file fields are opened only when the app reads them.
  * Entries the spec does not name are never read.
  */
-export async function readProtectedData<S extends ProtectedShape>(dataset: string | undefined, spec: ProtectedDataSpec<S>): Promise<z.output<z.ZodMiniObject<S>>> {
+export async function readProtectedData<S extends ProtectedShape>(dataset: string | undefined, spec: ProtectedDataFields<S>): Promise<z.output<z.ZodMiniObject<S>>> {
   if (dataset === undefined) {
     throw taskError('PROTECTED_DATA_MISSING', 'the task has no protected data (iexec app run --dataset <address>, or DataProtector processProtectedData)');
   }

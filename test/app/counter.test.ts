@@ -65,7 +65,7 @@ describe('hitCounter', () => {
 });
 
 describe('the counter app', () => {
-  const task = { inputFiles: [], dataset: undefined, requesterSecrets: new Map(), bot: { size: 1, firstIndex: 0, index: 0 } };
+  const task = { inputFiles: [], dataset: undefined, requesterSecrets: new Map(), bot: { size: 1, firstIndex: 0, index: 0 }, protectedData: undefined };
 
   it("hits the secret's key and reports the count", async () => {
     const seen = counter();
