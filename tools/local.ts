@@ -7,10 +7,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { loadApp } from './app';
 import { buildBundle, isBundleStale, ROOT } from './build';
 import { checkOutput, type OutputReport } from './check-output';
+import { dataObjectFromJson, protectedDataFile } from './dataprotector';
 import { parseOptions } from './cli';
 import { redacted } from './secret-view';
 import { serveStandIn } from './stand-in-server';
@@ -30,6 +31,11 @@ Options:
                             (split on spaces; '…' or "…" keep spaces; default: the demo's)
   --input-file <path>       an input file, as iexec app run --input-files gives it (repeatable)
   --dataset <path>          the dataset's (decrypted) file
+  --protected-data <file.json>
+                            a protected data, made from this JSON object by DataProtector's own
+                            serializer and given as the dataset: strings, numbers, booleans and
+                            objects as they are, {"@bigint": "123"}, {"@file": "path"} (relative
+                            to the JSON file)
   --requester-secret <n>=<path>
                             the requester secret n, read from a file (repeatable)
   --callback <address>      the deal's callback address (iexec app run --callback): the digest
@@ -133,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       args: { type: 'string' },
       'input-file': { type: 'string', multiple: true, default: [] },
       dataset: { type: 'string' },
+      'protected-data': { type: 'string' },
       'requester-secret': { type: 'string', multiple: true, default: [] },
       callback: { type: 'string' },
       worker: { type: 'string', default: 'v9-tdx' },
@@ -156,10 +163,12 @@ export async function main(argv: string[]): Promise<number> {
     const generation = values.worker as Generation;
     if (!GENERATIONS.includes(generation)) throw new UsageError(`--worker takes one of ${GENERATIONS.join(', ')}`);
     for (const file of [...values['input-file'], ...(values.dataset === undefined ? [] : [values.dataset])]) readFileArg(file, 'input');
+    if (values.dataset !== undefined && values['protected-data'] !== undefined) throw new UsageError('--dataset and --protected-data are both the dataset: give one');
+    const dataset = values['protected-data'] === undefined ? values.dataset : await protectedDataFromJson(values['protected-data']);
     const files: TaskFiles = {
       generation,
       inputFiles: values['input-file'],
-      ...(values.dataset === undefined ? {} : { dataset: values.dataset }),
+      ...(dataset === undefined ? {} : { dataset }),
       requesterSecrets: requesterSecrets(values['requester-secret']),
     };
     const secretFile = values['secret-file'];
@@ -170,6 +179,24 @@ export async function main(argv: string[]): Promise<number> {
     if (!(error instanceof UsageError)) throw error;
     console.error(`npm run local: ${error.message} (see --help)`);
     return 2;
+  }
+}
+
+/** The protected data a JSON file describes, made by DataProtector's serializer (borsh, today's). */
+async function protectedDataFromJson(path: string): Promise<string> {
+  const option = `--protected-data ${path}`;
+  let text: unknown;
+  try {
+    text = JSON.parse(readFileArg(path, '--protected-data'));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${option}: not JSON`);
+  }
+  try {
+    return await protectedDataFile(dataObjectFromJson(text, dirname(path)), 'borsh');
+  } catch {
+    // Its values are the data owner's: none is repeated.
+    throw new UsageError(`${option}: DataProtector refuses this object (each value a string, number, boolean, object, {"@bigint": "…"} or {"@file": "path"})`);
   }
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IExecDataProtectorDeserializer } from '@iexec/dataprotector-deserializer';
 import { ROOT } from '../../tools/build';
 import { splitArgs } from '../../tools/local';
 import { APPS, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../helpers/apps';
@@ -79,6 +80,9 @@ describe('npm run local', () => {
     ['unbalanced quotes in --args', ["--args=--key 'x"], "npm run local: --args has an unbalanced ' (see --help)"],
     ['a bad --repeat', ['--repeat', '0'], 'npm run local: --repeat takes a whole number from 1 (see --help)'],
     ['a bad --bot', ['--bot', 'x'], 'npm run local: --bot takes a whole number from 1 (see --help)'],
+    ['--protected-data not JSON', ['--protected-data', join(ROOT, 'README.md')], `npm run local: --protected-data ${join(ROOT, 'README.md')}: not JSON (see --help)`],
+    ['--protected-data and --dataset', ['--protected-data', join(ROOT, 'tsconfig.json'), '--dataset', join(ROOT, 'README.md')], 'npm run local: --dataset and --protected-data are both the dataset: give one (see --help)'],
+    ['--protected-data holding an array', ['--protected-data', join(ROOT, 'tsconfig.json')], `npm run local: --protected-data ${join(ROOT, 'tsconfig.json')}: DataProtector refuses this object (each value a string, number, boolean, object, {"@bigint": "…"} or {"@file": "path"}) (see --help)`],
     ['--bot with --repeat', ['--bot', '2', '--repeat', '2'], 'npm run local: --bot and --repeat go one at a time: the tasks of a bag differ by design (see --help)'],
     ['a bad --callback', ['--callback', '0x12'], 'npm run local: --callback takes an address: 0x and 40 hex digits (see --help)'],
     ['an unknown --worker', ['--worker', 'v7'], 'npm run local: --worker takes one of v9-tdx, v8-tee, v8-standard (see --help)'],
@@ -166,6 +170,22 @@ describe('npm run local', () => {
     expect(output.match(/result digest: 0x[0-9a-f]{64}/g)).toHaveLength(3);
     const values = [...output.matchAll(/task folder (\S+)/g)].map(([, folder]) => JSON.parse(readFileSync(join(ROOT, folder!, 'iexec_out', 'bot.json'), 'utf8')));
     expect(values).toEqual([0, 1, 2].map((index) => ({ size: '3', first: '0', index: String(index) })));
+  });
+
+  it('--protected-data: a protected data made by DataProtector from JSON, given as the dataset, which iExec\'s deserializer reads back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-pd-'));
+    writeFileSync(join(dir, 'photo.bin'), Buffer.from([1, 2, 3]));
+    writeFileSync(join(dir, 'data.json'), JSON.stringify({ email: 'owner@example.org', big: { '@bigint': '12345678901234567890' }, profile: { photo: { '@file': 'photo.bin' } } }));
+    const { code, output } = local(['--protected-data', join(dir, 'data.json')]);
+    expect(code).toBe(0);
+    const input = join(outFolder(output), '..', 'iexec_in');
+    const [name] = readdirSync(input);
+    expect(name).toMatch(/^0x[0-9a-f]{40}$/);
+    const read = new IExecDataProtectorDeserializer({ mode: 'borsh', protectedDataPath: join(input, name!) });
+    expect(await read.getValue('email', 'string')).toBe('owner@example.org');
+    expect(await read.getValue('big', 'i128')).toBe(12345678901234567890n);
+    expect(Buffer.from(await read.getValue('profile.photo', 'application/octet-stream'))).toEqual(Buffer.from([1, 2, 3]));
+    expect(output).not.toContain('owner@example.org');
   });
 
   it('has --help', () => {

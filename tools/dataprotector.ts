@@ -3,7 +3,7 @@
  * them: `ensureDataObjectIsValid` then `createZipFromObject` (src/utils/data.ts of
  * @iexec/dataprotector). Neither is exported by the package, so they are imported from its files.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,4 +47,22 @@ export async function protectedDataFile(data: DataObject, generation: Generation
   const path = join(mkdtempSync(join(tmpdir(), 'protected-data-')), name);
   writeFileSync(path, await protectedZip(data, generation));
   return path;
+}
+
+/**
+ * A protected object from JSON, as `npm run local -- --protected-data FILE.json` takes it: JSON's
+ * strings, numbers, booleans and objects as they are; `{"@bigint": "123"}` a bigint and
+ * `{"@file": "path"}` a file's bytes (the path relative to the JSON file's folder).
+ */
+export function dataObjectFromJson(value: unknown, folder: string): DataObject {
+  const convert = (field: unknown): DataObject[string] => {
+    if (typeof field === 'string' || typeof field === 'number' || typeof field === 'boolean') return field;
+    if (typeof field !== 'object' || field === null || Array.isArray(field)) throw new Error('a value that is not a string, number, boolean or object');
+    const { '@bigint': bigint, '@file': file, ...rest } = field as Record<string, unknown>;
+    if (typeof bigint === 'string' && Object.keys(rest).length === 0 && file === undefined) return BigInt(bigint);
+    if (typeof file === 'string' && Object.keys(rest).length === 0 && bigint === undefined) return readFileSync(join(folder, file));
+    return dataObjectFromJson(field, folder);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, convert(field)]));
 }
