@@ -129,7 +129,10 @@ async function runCase(appDir: string, app: AppUnderTest, faults: Fault[]): Prom
     const { env, out } = workerEnvironment(JSON.stringify(app.standIn.demoSecret(upstream.url)), { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
     const run = await runChild(appDir, env, { args: app.standIn.demoArgs });
     const expected = expectedOutcome(faults);
-    const code = expected.verdict === 'OK' ? 'OK' : app.app.upstream.codes[expected.verdict];
+    const last = faults[expected.requests - 1] ?? faults.at(-1)!;
+    // A status the app gave a meaning of its own fails with its own code.
+    const own = last.kind === 'status' ? app.app.upstream.statuses[last.status] : undefined;
+    const code = expected.verdict === 'OK' ? 'OK' : (own?.code ?? app.app.upstream.codes[expected.verdict]);
     const problems: string[] = [];
     const check = (ok: boolean, what: string) => ok || problems.push(what);
 

@@ -16,11 +16,20 @@ export interface Upstream {
   /** `<NAME>_UNREACHABLE`, `_TIMEOUT`, `_HTTP_ERROR`, `_BAD_RESPONSE`, each with its exit code. */
   codes: Readonly<Record<Failure, string>>;
   exitCodes: Readonly<Record<Failure, number>>;
+  /** HTTP statuses that mean something of their own to the app (404: no such symbol), each its own code. */
+  statuses: Readonly<Record<number, OwnStatus>>;
   /** The codes with their exit codes, as the app's error table lists them. */
   errors: ErrorTable;
   /** Bound on one attempt, from connect to the last byte of the answer. */
   timeoutMs: number;
   maxResponseBytes: number;
+}
+
+/** A status's own failure: its code, exit code, and what it means (written by the app: never a value). */
+export interface OwnStatus {
+  code: string;
+  exitCode: number;
+  message: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -32,12 +41,15 @@ export const MAX_RETRY_AFTER_S = 5;
 export function defineUpstream(
   name: string,
   exitCodes: Readonly<Record<Failure, number>>,
-  bounds: { timeoutMs?: number; maxResponseBytes?: number } = {},
+  { timeoutMs = DEFAULT_TIMEOUT_MS, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, statuses = {} }: { timeoutMs?: number; maxResponseBytes?: number; statuses?: Record<number, OwnStatus> } = {},
 ): Upstream {
   const prefix = name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   const codes = Object.fromEntries(Object.entries(SUFFIXES).map(([failure, suffix]) => [failure, `${prefix}_${suffix}`])) as Record<Failure, string>;
-  const errors = Object.fromEntries(Object.entries(codes).map(([failure, code]) => [code, exitCodes[failure as Failure]]));
-  return { name, codes, exitCodes, errors, timeoutMs: bounds.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxResponseBytes: bounds.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
+  const errors = Object.fromEntries([
+    ...Object.entries(codes).map(([failure, code]) => [code, exitCodes[failure as Failure]]),
+    ...Object.values(statuses).map(({ code, exitCode }) => [code, exitCode]),
+  ]);
+  return { name, codes, exitCodes, statuses, errors, timeoutMs, maxResponseBytes };
 }
 
 export interface HttpRequest {
@@ -54,7 +66,7 @@ export interface HttpRequest {
  * even a call that is not idempotent is safe to repeat. A timeout is never retried.
  */
 export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, request: HttpRequest, schema: S, shape: string): Promise<z.output<S>> {
-  const fail = (failure: Failure, message: string) => new AppError(upstream.codes[failure], `${upstream.name} ${message}`, upstream.exitCodes[failure]);
+  const fail: Fail = (failure, message) => new AppError(upstream.codes[failure], `${upstream.name} ${message}`, upstream.exitCodes[failure]);
   let response = await send(upstream, request, fail);
   for (let retry = 1; retry <= MAX_RETRIES; retry++) {
     const waitS = retryAfterSeconds(response);
@@ -64,7 +76,7 @@ export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, r
     response = await send(upstream, request, fail);
   }
   // Below 200 too: a 101 without Upgrade is handed over as an answer, and so are 099 or 000.
-  if (response.status < 200 || response.status > 299) throw fail('httpError', `answered HTTP ${response.status}`);
+  if (response.status < 200 || response.status > 299) throw statusError(upstream, response.status, fail);
   let body: unknown;
   try {
     body = JSON.parse(response.data);
@@ -78,9 +90,15 @@ export async function requestJson<S extends z.ZodMiniType>(upstream: Upstream, r
 
 type Fail = (failure: Failure, message: string) => AppError;
 
+/** An answer other than 2xx: the status's own failure when the app gave it one, else the HTTP error. */
+function statusError(upstream: Upstream, status: number | undefined, fail: Fail): AppError {
+  const own = status === undefined ? undefined : upstream.statuses[status];
+  return own === undefined ? fail('httpError', `answered HTTP ${status}`) : new AppError(own.code, `${upstream.name} ${own.message}`, own.exitCode);
+}
+
 function send(upstream: Upstream, request: HttpRequest, fail: Fail): Promise<AxiosResponse<string>> {
   return new Promise((resolve, reject) => {
-    const informational = (status: number | undefined) => reject(fail('httpError', `answered HTTP ${status}`));
+    const informational = (status: number | undefined) => reject(statusError(upstream, status, fail));
     axios
       .request<string>({
         // Stryker disable next-line StringLiteral: axios sends a GET for an empty method too

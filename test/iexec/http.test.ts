@@ -130,6 +130,23 @@ describe('requestJson failures', () => {
     expect(seen.requests).toBe(1);
   });
 
+  it('a status the app gave a meaning of its own fails with its code and message, the others as HTTP errors; its codes join the table', async () => {
+    const own = defineUpstream('service', { unreachable: 30, timeout: 31, httpError: 32, badResponse: 33 }, {
+      statuses: { 404: { code: 'SERVICE_NO_SUCH_THING', exitCode: 34, message: 'knows no such thing' }, 503: { code: 'SERVICE_DOWN', exitCode: 35, message: 'is down' } },
+    });
+    expect(own.errors).toEqual({ SERVICE_UNREACHABLE: 30, SERVICE_TIMEOUT: 31, SERVICE_HTTP_ERROR: 32, SERVICE_BAD_RESPONSE: 33, SERVICE_NO_SUCH_THING: 34, SERVICE_DOWN: 35 });
+    const ownCall = () => requestJson(own, { url: URL_ }, Answer, '{"id": <integer>}');
+    serveInTurn(status(404));
+    const error = await failureOf(ownCall);
+    expect([error.line, error.exitCode]).toEqual(['SERVICE_NO_SUCH_THING: service knows no such thing', 34]);
+    // Still retried as the server asks first: its own meaning is for the final answer.
+    const seen = serveInTurn(status(503, { 'retry-after': '0' }));
+    expect((await failureOf(ownCall)).line).toBe('SERVICE_DOWN: service is down');
+    expect(seen.requests).toBe(3);
+    serveInTurn(status(500));
+    expect((await failureOf(ownCall)).line).toBe('SERVICE_HTTP_ERROR: service answered HTTP 500');
+  });
+
   it.each([
     ['not JSON', () => new HttpResponse('<html>busy</html>', { status: 200 }), 'service answer is not JSON'],
     ['the wrong shape', () => HttpResponse.json({ id: 'x' }), 'service answer is not {"id": <integer>}'],
