@@ -42,8 +42,10 @@ Commands:
   base-image TARGET print the local image that the final stage of TARGET's Dockerfile starts
                     from: the pulled base, or its stand-in
   build [tdx|scone] base, then podman build --pull=never --no-cache of that Dockerfile
-                    (default tdx), its FROM lines' digests served by the bases above; prints
-                    the image id
+                    (default tdx), its FROM lines' digests served by the bases above, every
+                    date and file time set to SOURCE_DATE_EPOCH (default: the time of the
+                    last commit), so that a commit always gives the same image; prints the
+                    image id
   podman ARGS...    run podman on this store, e.g. podman run --rm $APP_IMAGE
   -h, --help        this text
 
@@ -218,6 +220,14 @@ build() {
   # --mount=type=bind,from=… brings in, so the final stage's code-cache step would keep a stale
   # app.js after a change in src/. A whole build takes seconds (npm ci included).
   local args=(--pull=never --no-cache --file "$dockerfile" --tag "$image")
+  # Reproducible: the image's dates and its files' times are the commit's (buildah --timestamp),
+  # and no builder version is recorded as a label.
+  if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
+    SOURCE_DATE_EPOCH="$(git -C "$root" log -1 --format=%ct 2>/dev/null)" ||
+      die "not a git checkout: set SOURCE_DATE_EPOCH (e.g. the commit's time, git log -1 --format=%ct)"
+  fi
+  [[ "$SOURCE_DATE_EPOCH" =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH must be seconds since 1970, got: $SOURCE_DATE_EPOCH"
+  args+=(--timestamp "$SOURCE_DATE_EPOCH" --identity-label=false)
   base
   # Each FROM name:tag@sha256:… is served by its stand-in (a real pulled image answers to its
   # digest by itself): --build-context replaces a FROM reference with another image.
