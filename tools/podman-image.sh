@@ -67,7 +67,7 @@ base_refs() {
 stand_in_for() {
   case "$1" in
     node:"$NODE_VERSION"-*) echo "localhost/stand-in/node:$NODE_VERSION" ;;
-    gcr.io/distroless/cc-debian12@*) echo "localhost/stand-in/distroless-cc:debian12" ;;
+    gcr.io/distroless/cc-debian12:*@*) echo "localhost/stand-in/distroless-cc:debian12" ;;
     node:*) die "the Dockerfiles' base is $1 but this script's stand-in has Node $NODE_VERSION: update NODE_VERSION, NPM_VERSION and their integrity" ;;
     *) die "no stand-in for $1" ;;
   esac

@@ -19,9 +19,9 @@ describe.each(DOCKERFILES)('%s', (file) => {
   const stages = dockerfileStages(file);
   const stageNames = new Set(stages.map((s) => s.name));
 
-  it('pins every base image by digest, its version tag beside it for people (distroless: no tag, one Debian release)', () => {
+  it('pins every base image by digest, its version tag beside it for people (distroless: latest of one Debian release)', () => {
     for (const stage of stages.filter((s) => !stageNames.has(s.image))) {
-      if (stage.image === 'distroless/cc-debian12') expect(stage.tag).toBeNull();
+      if (stage.image === 'distroless/cc-debian12') expect(stage.tag).toBe('latest');
       else expect(stage.tag, `${stage.image} has no version tag`).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.]+)*$/);
       if (!TAG_ONLY.includes(stage.image)) expect(stage.digest, `${stage.image} has no digest`).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
@@ -75,7 +75,7 @@ describe('Dockerfile (TDX)', () => {
 
   it("ends on distroless's C libraries (no shell, no npm), with Node's official glibc build from the node image", () => {
     expect(final.image).toBe('distroless/cc-debian12');
-    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(`\nFROM --platform=linux/amd64 gcr.io/distroless/cc-debian12@${final.digest}\n`);
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(`\nFROM --platform=linux/amd64 gcr.io/distroless/cc-debian12:latest@${final.digest}\n`);
     const node = stages.find((s) => s.name === 'node')!;
     expect(`${node.image}:${node.tag}`).toMatch(/^node:22\.\d+\.\d+-bookworm-slim$/);
     expect(words(final, 'COPY')).toEqual([['/usr/local/bin/node', '/usr/local/bin/node']]);
