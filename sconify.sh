@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Wraps iExec's sconify image: turns the native image (Dockerfile) into a SCONE enclave
-# image, prints its MRENCLAVE and can write it into the target's iexec.json (deploy/scone-debug, or
-# deploy/scone-production when signed). Debug unless given a signer key.
+# Wraps iExec's sconify image: turns the native image (Dockerfile.scone: Alpine, musl, as SCONE
+# requires) into a SCONE enclave image, prints its MRENCLAVE and can write it into the target's
+# iexec.json (deploy/scone-debug, or deploy/scone-production when signed). Debug unless given a
+# signer key.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,14 +16,16 @@ usage() {
   cat <<USAGE
 Usage: ./sconify.sh [options]
 
-Builds a SCONE image from the native image of the app (docker build -t $APP_IMAGE .).
+Builds a SCONE image from the app's native image, the one Dockerfile.scone makes:
+  docker build -f Dockerfile.scone -t $SCONE_NATIVE_IMAGE .
 Without a signer key the enclave is a DEBUG one: its memory can be inspected, and only debug
 workerpools run it. With --signer-key it is a production enclave signed with your key.
 
 Options (each also read from the environment variable in brackets):
-  --from IMAGE           native image to sconify          [FROM_IMAGE]     (default: $APP_IMAGE)
+  --from IMAGE           native image to sconify          [FROM_IMAGE]     (default: $SCONE_NATIVE_IMAGE)
   --to IMAGE             image to produce                 [TO_IMAGE]
-                         default: <from>-scone-debug-<version>, or <from>-sconify-<version>-production
+                         default: <from>-scone-debug-<version>, or <from>-sconify-<version>-production,
+                         <from> without its -scone-native suffix
   --sconify-version V    iexec-sconify-image tag          [SCONIFY_VERSION] (default: 5.9.1-v16)
   --heap SIZE            enclave heap, e.g. 1G            [SCONE_HEAP]     (default from tee.env: ${SCONE_HEAP})
   --signer-key FILE      production: RSA-3072 key, public exponent 3 [SCONE_SIGNER_KEY]
@@ -40,7 +43,7 @@ die() {
   exit 1
 }
 
-from_image="${FROM_IMAGE:-$APP_IMAGE}"
+from_image="${FROM_IMAGE:-$SCONE_NATIVE_IMAGE}"
 to_image="${TO_IMAGE:-}"
 sconify_version="${SCONIFY_VERSION:-5.9.1-v16}"
 heap="${heap_from_env:-$SCONE_HEAP}"
@@ -94,10 +97,11 @@ if [[ -n "$signer_key" ]]; then
 fi
 
 if [[ -z "$to_image" ]]; then
+  # 1.0.0-scone-native becomes 1.0.0-scone-debug-<version>: the native image is never pushed.
   if [[ "$mode" == production ]]; then
-    to_image="${from_image}-sconify-${sconify_version}-production"
+    to_image="${from_image%-scone-native}-sconify-${sconify_version}-production"
   else
-    to_image="${from_image}-scone-debug-${sconify_version}"
+    to_image="${from_image%-scone-native}-scone-debug-${sconify_version}"
   fi
 fi
 if [[ "$mode" == debug && "$to_image" == *prod* ]]; then
@@ -106,7 +110,7 @@ fi
 
 command -v docker >/dev/null || die "docker is not installed or not on PATH"
 docker image inspect "$from_image" >/dev/null 2>&1 ||
-  die "source image '$from_image' not found: build it first (docker build -t $from_image .)"
+  die "source image '$from_image' not found: build it first (docker build -f Dockerfile.scone -t $from_image .)"
 
 sconify_image="registry.scontain.com/scone-production/iexec-sconify-image:${sconify_version}"
 if ! docker image inspect "$sconify_image" >/dev/null 2>&1; then

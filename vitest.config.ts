@@ -17,7 +17,7 @@ export const BUNDLE_TESTS = [
   'test/hostile.test.ts',
 ];
 // Run the image, built once by test/image/global-setup.ts with podman.
-export const IMAGE_TESTS = ['test/image/run.test.ts', 'test/image/sconify.test.ts'];
+export const IMAGE_TESTS = ['test/image/run.test.ts', 'test/image/sconify.test.ts', 'test/image/reproducible.test.ts'];
 // Every project's temporary folders go under one, removed at the end.
 const TEMP_ROOT = 'test/global-setup.ts';
 

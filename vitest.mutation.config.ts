@@ -35,7 +35,7 @@ export default mergeConfig(
       // Nor is the image built, or the image's Node fetched (the set-ups above): the bundle runs
       // on this Node only.
       provide: {
-        image: { skipped: 'not under mutation testing' },
+        images: { tdx: { skipped: 'not under mutation testing' }, scone: { skipped: 'not under mutation testing' } },
         imageNode: { skipped: 'not under mutation testing' },
       },
       // Stryker finds a test again by its name, which holds the seed: a fixed one keeps the name and

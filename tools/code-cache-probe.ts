@@ -2,6 +2,12 @@
 export const CODE_CACHE_CHANNEL = 'iexec-app:code-cache';
 
 /**
+ * The flag that code-cache.cjs runs with, so that app.js is the same bytes on every build (V8
+ * seeds its string hashes at random otherwise); the entrypoint has none.
+ */
+export const SEED_FLAG = '--random-seed=1';
+
+/**
  * A --require preload that prints `code cache: accepted` or `code cache: rejected` on stderr at
  * exit, or nothing when the app carries no cache: what the build check and the tests read.
  */

@@ -5,7 +5,10 @@
  * A code cache is valid only for the node binary and the flags that made it, so this runs in the
  * image build, in the final stage, with the final node and the entrypoint's flags (the Dockerfiles
  * run it; `npm run build` bundles it to dist/code-cache.cjs, which needs nothing but node):
- *   node <APP_ENTRYPOINT's flags> dist/code-cache.cjs dist/app.js /app/app.js
+ *   node <APP_ENTRYPOINT's flags> --random-seed=1 dist/code-cache.cjs dist/app.js /app/app.js
+ * The seed makes the file the same bytes on every build: V8 seeds its string hashes at random in
+ * each process, and the cache's layout follows them. V8 leaves --random-seed out of the flags a
+ * cache is checked against, so the entrypoint, which has no seed, accepts it.
  * It runs the app once in this process (a full task with the demo's secret and arguments against
  * the stand-in of its upstream on loopback, so that the functions a task runs are compiled and
  * cached too), writes the file, then runs the written file in a child with the same node and
@@ -20,15 +23,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Script } from 'node:vm';
-import { CODE_CACHE_CHANNEL, codeCacheProbe } from './code-cache-probe';
+import { CODE_CACHE_CHANNEL, codeCacheProbe, SEED_FLAG } from './code-cache-probe';
 import { standIn } from '../src/app/stand-in';
 import { serveStandIn } from './stand-in-server';
 import { taskFolders, workerVariables } from './worker-env';
 
-const USAGE = `Usage: node <the entrypoint's node flags> code-cache.cjs <bundle> <output app.js>
+const USAGE = `Usage: node <the entrypoint's node flags> ${SEED_FLAG} code-cache.cjs <bundle> <output app.js>
 
 Writes <output app.js>: <bundle> with V8's code cache for it, made by this node with these
-flags after one warm run of the app; then checks that a fresh process accepts the cache.
+flags after one warm run of the app (${SEED_FLAG}: the same bytes on every run); then checks
+that a fresh process with the entrypoint's flags (the seed left out) accepts the cache.
 Exit code: 0 when written and accepted, 1 when the warm run failed or the cache was rejected.`;
 
 /** The bundle as a CommonJS module function: the source compiled at run time, cache or not. */
@@ -78,14 +82,17 @@ function warmRun(source: string, filename: string): Promise<Buffer> {
   });
 }
 
-/** Runs the written app in a fresh process with this node and flags: was its cache accepted? */
+/** The entrypoint's flags: this process's, less the seed. */
+const entrypointFlags = () => process.execArgv.filter((flag) => flag !== SEED_FLAG);
+
+/** Runs the written app in a fresh process with this node and the entrypoint's flags: was its cache accepted? */
 function acceptedByFreshProcess(app: string): Promise<boolean> {
   return demoTask(async (env) => {
     const probe = join(dirname(env.IEXEC_OUT ?? ''), 'probe.cjs');
     writeFileSync(probe, codeCacheProbe());
     const stderr = await new Promise<string>((resolve) => {
       let text = '';
-      const child = spawn(process.execPath, [...process.execArgv, '--require', probe, app, ...standIn.demoArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...entrypointFlags(), '--require', probe, app, ...standIn.demoArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr.on('data', (chunk: Buffer) => (text += chunk));
       child.on('close', () => resolve(text));
     });
@@ -106,12 +113,13 @@ async function main(argv: string[]): Promise<number> {
   if (argv.includes('-h') || argv.includes('--help')) return (console.log(USAGE), 0);
   const [bundle, output] = argv;
   if (argv.length !== 2 || bundle === undefined || output === undefined) return (console.error(USAGE), 2);
+  if (!process.execArgv.includes(SEED_FLAG)) return (console.error(`code cache: run with ${SEED_FLAG}, or its bytes change from one run to the next\n\n${USAGE}`), 2);
   const { cacheBytes, fileBytes } = await embedCodeCache(bundle, output);
   if (!(await acceptedByFreshProcess(output))) {
-    console.error(`code cache: rejected by a fresh ${process.version} with flags [${process.execArgv.join(' ')}]`);
+    console.error(`code cache: rejected by a fresh ${process.version} with flags [${entrypointFlags().join(' ')}]`);
     return 1;
   }
-  console.log(`code cache: ${output} (${fileBytes} bytes, of which ${cacheBytes} of cache), accepted by node ${process.version} [${process.execArgv.join(' ')}]`);
+  console.log(`code cache: ${output} (${fileBytes} bytes, of which ${cacheBytes} of cache), accepted by node ${process.version} [${entrypointFlags().join(' ')}]`);
   return 0;
 }
 

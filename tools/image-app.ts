@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from './build';
+import { SEED_FLAG } from './code-cache-probe';
 import { readTeeEnv } from './tee-env';
 
 /**
@@ -46,6 +47,6 @@ export const knownTo = (node: string, flag: string): boolean => !flag.startsWith
 export function installImageApp(target: BundleTarget = DEFAULT_TARGET, node = process.execPath): ImageApp {
   const dir = mkdtempSync(join(tmpdir(), 'app-'));
   const flags = entrypointFlags(node);
-  execFileSync(node, [...flags, target.codeCacheTool, target.outfile, join(dir, 'app.js')], { stdio: 'ignore', env: { PATH: process.env.PATH } });
+  execFileSync(node, [...flags, SEED_FLAG, target.codeCacheTool, target.outfile, join(dir, 'app.js')], { stdio: 'ignore', env: { PATH: process.env.PATH } });
   return { dir, node, args: [...flags, join(dir, 'app.js')] };
 }

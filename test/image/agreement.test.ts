@@ -3,18 +3,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
-import { APP_IMAGE, PODMAN_IMAGE } from '../helpers/podman';
+import { APP_IMAGE, PODMAN_IMAGE, SCONE_NATIVE_IMAGE } from '../helpers/podman';
 import { dockerfileStages } from '../helpers/tee';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const readme = read('README.md');
 
-describe('one image name', () => {
+describe('one name per image', () => {
   it("is image.env's, in the README's commands and as sconify.sh's default source", () => {
     expect(APP_IMAGE).toMatch(/^[a-z0-9-]+:\d+\.\d+\.\d+$/);
+    expect(SCONE_NATIVE_IMAGE).toBe(`${APP_IMAGE}-scone-native`);
     expect(readme).toContain(`docker build -t <docker-user>/${APP_IMAGE} .`);
+    expect(readme).toContain(`docker build -f Dockerfile.scone -t <docker-user>/${SCONE_NATIVE_IMAGE} .`);
+    expect(readme).toContain(`./sconify.sh --from <docker-user>/${SCONE_NATIVE_IMAGE} `);
     expect(readme).toContain(`tools/podman-image.sh podman run --rm -e IEXEC_OUT=/iexec_out -v /tmp/task/iexec_out:/iexec_out ${APP_IMAGE}\n`);
-    expect(spawnSync('bash', ['sconify.sh', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout).toContain(`(default: ${APP_IMAGE})`);
+    expect(spawnSync('bash', ['sconify.sh', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout).toContain(`(default: ${SCONE_NATIVE_IMAGE})`);
   });
 });
 
@@ -31,8 +34,11 @@ describe('the Node versions', () => {
     expect(read('.ci/run')).toContain('npm ci --no-audit --no-fund --engine-strict');
   });
 
-  it("the app's: the Dockerfile's base, the Node the tests fetch, and the README agree", () => {
-    const version = /^(\d+\.\d+\.\d+)-/.exec(dockerfileStages('Dockerfile').at(-1)!.tag ?? '')?.[1];
+  it("the app's: the Dockerfiles' node images, the Node the tests fetch, and the README agree", () => {
+    const tags = ['Dockerfile', 'Dockerfile.scone', 'Dockerfile.gramine'].flatMap((file) => dockerfileStages(file).filter((s) => s.image === 'node').map((s) => s.tag));
+    const versions = new Set(tags.map((tag) => /^(\d+\.\d+\.\d+)-/.exec(tag ?? '')?.[1]));
+    expect([...versions]).toHaveLength(1);
+    const [version] = versions;
     expect(version).toBeDefined();
     expect(read('tools/podman-image.sh')).toContain(`\nNODE_VERSION=${version}\n`);
     expect(spawnSync('bash', [PODMAN_IMAGE, '--help'], { encoding: 'utf8' }).stdout).toContain(`fetch Node ${version}`);

@@ -1,13 +1,13 @@
 import type { TestProject } from 'vitest/node';
-import { podmanImage, podmanMissing } from '../helpers/podman';
+import { podmanImage, podmanMissing, type Target } from '../helpers/podman';
 
 /** Either what was made, or why it could not be (the tests that need it skip and say so). */
 export type Made = { value: string; skipped?: undefined } | { value?: undefined; skipped: string };
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The native image, built once per run from the unmodified Dockerfile (image tests). */
-    image: Made;
+    /** The TDX image (Dockerfile) and the SCONE native image (Dockerfile.scone), each built once per run, unmodified. */
+    images: Record<Target, Made>;
     /** The Node the image runs (22.14), for the end-to-end tests of the bundle (test/image/node-setup.ts). */
     imageNode: Made;
   }
@@ -31,5 +31,10 @@ async function make(args: string[], what: string): Promise<Made> {
 
 export default async function setup(project: TestProject): Promise<void> {
   const missing = podmanMissing();
-  project.provide('image', missing === undefined ? await make(['build'], 'the native image') : absent('the native image', missing));
+  // One after the other: both start from the same stand-ins, made by the first.
+  const images = {} as Record<Target, Made>;
+  for (const target of ['tdx', 'scone'] as const) {
+    images[target] = missing === undefined ? await make(['build', target], `the ${target} image`) : absent(`the ${target} image`, missing);
+  }
+  project.provide('images', images);
 }

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../tools/build';
-import { APP_IMAGE, PODMAN_IMAGE, podmanImage, runAsync } from '../helpers/podman';
+import { APP_IMAGE, PODMAN_IMAGE, podmanImage, runAsync, SCONE_NATIVE_IMAGE } from '../helpers/podman';
 
-const image = inject('image');
+const image = inject('images').scone;
 const SCONIFY_IMAGE = 'registry.scontain.com/scone-production/iexec-sconify-image:';
 
 /**
@@ -62,16 +62,17 @@ async function sconify(args: string[]) {
 const exists = async (name: string) => (await podmanImage(['podman', 'image', 'exists', name])).code === 0;
 const imageId = async (name: string) => (await podmanImage(['podman', 'image', 'inspect', '--format', '{{.Id}}', name])).stdout.trim();
 
-describe.skipIf(image.skipped)(`sconify.sh on the podman-built image (the sconify container stubbed)${image.skipped ? ` (SKIPPED: ${image.skipped})` : ''}`, () => {
-  it(`finds ${APP_IMAGE} (its default --from), produces the debug tag and prints its fingerprint`, async () => {
+describe.skipIf(image.skipped)(`sconify.sh on the podman-built image of Dockerfile.scone (the sconify container stubbed)${image.skipped ? ` (SKIPPED: ${image.skipped})` : ''}`, () => {
+  it(`finds ${SCONE_NATIVE_IMAGE} (its default --from), produces the debug tag and prints its fingerprint`, async () => {
     const debugTag = `${APP_IMAGE}-scone-debug-5.9.1-v16`;
     made.push(debugTag);
     const run = await sconify([]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.calls[0]).toEqual(['image', 'inspect', APP_IMAGE]);
+    expect(run.calls[0]).toEqual(['image', 'inspect', SCONE_NATIVE_IMAGE]);
     expect(await exists(debugTag)).toBe(true);
-    const id = await imageId(APP_IMAGE);
+    const id = await imageId(SCONE_NATIVE_IMAGE);
+    expect(id).toBe(image.value);
     expect(await imageId(debugTag)).toBe(id);
     expect(run.stdout).toContain('DEBUG enclave');
     expect(run.stdout).toContain(`image:       ${debugTag} (debug)`);
@@ -95,10 +96,10 @@ describe.skipIf(image.skipped)(`sconify.sh on the podman-built image (the sconif
   });
 
   it('says to build the source image when podman does not have it, and tags nothing', async () => {
-    const missing = `${APP_IMAGE}-not-built`;
+    const missing = `${SCONE_NATIVE_IMAGE}-not-built`;
     const run = await sconify(['--from', missing]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`sconify.sh: source image '${missing}' not found: build it first (docker build -t ${missing} .)\n`);
+    expect(run.stderr).toBe(`sconify.sh: source image '${missing}' not found: build it first (docker build -f Dockerfile.scone -t ${missing} .)\n`);
     expect(run.calls).toEqual([['image', 'inspect', missing]]);
     expect(await exists(`${missing}-scone-debug-5.9.1-v16`)).toBe(false);
   });

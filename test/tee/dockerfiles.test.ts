@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
+import { SEED_FLAG } from '../../tools/code-cache-probe';
 import { dockerfileStages, execForm, teeEnv, type Stage } from '../helpers/tee';
 
 const words = (stage: Stage, keyword: string) =>
@@ -10,14 +11,30 @@ const words = (stage: Stage, keyword: string) =>
 const flags = (stage: Stage, keyword: string) =>
   stage.instructions.filter((i) => i.getKeyword() === keyword).map((i) => ('getFlags' in i ? (i.getFlags as () => { toString(): string }[])().map(String) : []));
 
-describe.each(['Dockerfile', 'Dockerfile.gramine'])('%s', (file) => {
+const DOCKERFILES = ['Dockerfile', 'Dockerfile.scone', 'Dockerfile.gramine'];
+/** The base images whose digest is not known here (iExec's Gramine base is not in any public Dockerfile found). */
+const TAG_ONLY = ['iexechub/iexec-gramine-base'];
+
+describe.each(DOCKERFILES)('%s', (file) => {
   const stages = dockerfileStages(file);
   const stageNames = new Set(stages.map((s) => s.name));
 
-  it('pins every base image to a version (never latest or a bare name)', () => {
+  it('pins every base image by digest, its version tag beside it for people (distroless: latest of one Debian release)', () => {
     for (const stage of stages.filter((s) => !stageNames.has(s.image))) {
-      expect(stage.tag, `${stage.image} has no tag`).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.]+)?$/);
+      if (stage.image === 'distroless/cc-debian12') expect(stage.tag).toBe('latest');
+      else expect(stage.tag, `${stage.image} has no version tag`).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.]+)*$/);
+      if (!TAG_ONLY.includes(stage.image)) expect(stage.digest, `${stage.image} has no digest`).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
+  });
+
+  it('has the same build stage as the Dockerfile, line for line', () => {
+    const text = (name: string) => readFileSync(join(ROOT, name), 'utf8').split('\n');
+    const buildStage = (lines: string[]) => {
+      const start = lines.findIndex((line) => line.endsWith(' AS build'));
+      return lines.slice(start, lines.findIndex((line, i) => i > start && line === ''));
+    };
+    expect(buildStage(text(file)).length).toBeGreaterThan(3);
+    expect(buildStage(text(file))).toEqual(buildStage(text('Dockerfile')));
   });
 
   it('builds the bundle in a build stage from the lockfile, copying only what the build reads', () => {
@@ -32,14 +49,14 @@ describe.each(['Dockerfile', 'Dockerfile.gramine'])('%s', (file) => {
     expect(stages.at(-1)!.platform).toBe('linux/amd64');
   });
 
-  it("makes app.js in the final stage with the final node and the entrypoint's flags (a code cache is valid only for them)", () => {
+  it("makes app.js in the final stage with the final node and the entrypoint's flags (a code cache is valid only for them), and the seed that fixes its bytes", () => {
     const final = stages.at(-1)!;
     const index = words(final, 'RUN').findIndex((w) => w.join(' ').includes('code-cache.cjs'));
     const command = execForm(final.instructions.filter((i) => i.getKeyword() === 'RUN')[index]!);
     const [, ...flagsAndApp] = teeEnv().APP_ENTRYPOINT.split(' ');
-    expect(command.slice(1, -1)).toEqual([...flagsAndApp.slice(0, -1), '/build/dist/code-cache.cjs', '/build/dist/app.js']);
+    expect(command.slice(1, -1)).toEqual([...flagsAndApp.slice(0, -1), SEED_FLAG, '/build/dist/code-cache.cjs', '/build/dist/app.js']);
     expect(command[0]).toMatch(/^(\/usr\/local\/bin\/)?node$/);
-    expect(command.at(-1)).toBe(file === 'Dockerfile' ? flagsAndApp.at(-1) : '/workplace/app/app.js');
+    expect(command.at(-1)).toBe(file === 'Dockerfile.gramine' ? '/workplace/app/app.js' : flagsAndApp.at(-1));
     expect(flags(final, 'RUN')[index]).toEqual(['--mount=type=bind,from=build,source=/build/dist,target=/build/dist']);
   });
 
@@ -52,11 +69,29 @@ describe.each(['Dockerfile', 'Dockerfile.gramine'])('%s', (file) => {
   });
 });
 
-describe('Dockerfile', () => {
+describe('Dockerfile (TDX)', () => {
   const stages = dockerfileStages('Dockerfile');
   const final = stages.at(-1)!;
 
-  it('ends on the Node image sconify supports', () => {
+  it("ends on distroless's C libraries (no shell, no npm), with Node's official glibc build from the node image", () => {
+    expect(final.image).toBe('distroless/cc-debian12');
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(`\nFROM --platform=linux/amd64 gcr.io/distroless/cc-debian12:latest@${final.digest}\n`);
+    const node = stages.find((s) => s.name === 'node')!;
+    expect(`${node.image}:${node.tag}`).toMatch(/^node:22\.\d+\.\d+-bookworm-slim$/);
+    expect(words(final, 'COPY')).toEqual([['/usr/local/bin/node', '/usr/local/bin/node']]);
+    expect(flags(final, 'COPY')).toEqual([['--from=node']]);
+  });
+
+  it('adds only node and app.js, made from the bundle of the build stage, in exec form (no shell to run a command)', () => {
+    expect(final.instructions.map((i) => i.getKeyword())).toEqual(['COPY', 'RUN', 'ENTRYPOINT', 'CMD']);
+    for (const run of final.instructions.filter((i) => i.getKeyword() === 'RUN')) expect(() => execForm(run)).not.toThrow();
+  });
+});
+
+describe('Dockerfile.scone (the native image sconify takes)', () => {
+  const final = dockerfileStages('Dockerfile.scone').at(-1)!;
+
+  it('ends on the Node image sconify supports (Alpine, musl)', () => {
     expect(final.image).toBe('node');
     expect(final.tag).toMatch(/^22\.\d+\.\d+-alpine3\.21$/);
   });
@@ -64,6 +99,10 @@ describe('Dockerfile', () => {
   it('holds only app.js, made from the bundle of the build stage (nothing copied)', () => {
     expect(final.instructions.map((i) => i.getKeyword())).toEqual(['RUN', 'ENTRYPOINT', 'CMD']);
   });
+});
+
+describe.each(['Dockerfile', 'Dockerfile.scone'])('%s entrypoint', (file) => {
+  const final = dockerfileStages(file).at(-1)!;
 
   it("runs tee.env's entrypoint in exec form, with nothing appended", () => {
     const [entrypoint] = final.instructions.filter((i) => i.getKeyword() === 'ENTRYPOINT');
@@ -101,8 +140,9 @@ describe('Dockerfile.gramine', () => {
   it('checks in the build that the base image runs this Node build', () => {
     expect(runs[1]).toBe('/usr/local/bin/node --version');
     const node = stages.find((s) => s.name === 'node')!;
-    const scone = dockerfileStages('Dockerfile').at(-1)!;
+    const scone = dockerfileStages('Dockerfile.scone').at(-1)!;
     expect(node.tag!.split('-')[0]).toBe(scone.tag!.split('-')[0]); // the same Node as the SCONE image
+    expect(`${node.image}:${node.tag}@${node.digest}`).toBe(dockerfileStages('Dockerfile').map((s) => `${s.image}:${s.tag}@${s.digest}`).find((ref) => ref.startsWith('node:'))); // and the TDX one
   });
 
   it.each([

@@ -18,13 +18,13 @@ beforeAll(async () => {
 afterAll(() => upstream.close());
 
 /**
- * The final stage of the Dockerfile replayed in a folder with this machine's node: its RUN
+ * The final stage of Dockerfile.scone (the native image sconify takes) replayed in a folder with this machine's node: its RUN
  * sees the build stage's WORKDIR (this repository, built by global setup) where it is mounted,
  * and writes under the folder. Flags this node does not know are left out (Node 20 has no
  * --disable-sigusr1); the image's node has them all.
  */
 function layOutFinalStage(): { root: string; entrypoint: string[] } {
-  const stages = dockerfileStages('Dockerfile');
+  const stages = dockerfileStages('Dockerfile.scone');
   const build = stages.find((s) => s.name === 'build')!;
   const workdir = build.instructions.find((i) => i.getKeyword() === 'WORKDIR')!.getArgumentsContent()!;
   const final = stages.at(-1)!;

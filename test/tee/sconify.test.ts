@@ -82,7 +82,7 @@ describe('sconify.sh', () => {
     expect(run).toEqual([
       'run', '--rm', '-v', '/var/run/docker.sock:/var/run/docker.sock',
       'registry.scontain.com/scone-production/iexec-sconify-image:5.9.1-v16',
-      'sconify_iexec', '--from=iexec-counter-app:1.0.0', '--to=iexec-counter-app:1.0.0-scone-debug-5.9.1-v16',
+      'sconify_iexec', '--from=iexec-counter-app:1.0.0-scone-native', '--to=iexec-counter-app:1.0.0-scone-debug-5.9.1-v16',
       '--binary-fs', '--fs-dir=/app', '--host-path=/etc/hosts', '--host-path=/etc/resolv.conf',
       '--binary=/usr/local/bin/node', '--heap=1G', '--dlopen=1', '--no-color', '--verbose',
     ]);
@@ -144,7 +144,7 @@ describe('sconify.sh', () => {
   it('says to build the source image when it is missing', () => {
     const { code, stderr, calls } = sconify([], { STUB_NO_SOURCE_IMAGE: '1' });
     expect(code).toBe(1);
-    expect(stderr).toContain("source image 'iexec-counter-app:1.0.0' not found: build it first (docker build -t iexec-counter-app:1.0.0 .");
+    expect(stderr).toContain("source image 'iexec-counter-app:1.0.0-scone-native' not found: build it first (docker build -f Dockerfile.scone -t iexec-counter-app:1.0.0-scone-native .)");
     expect(sconifyRun(calls)).toBeUndefined();
   });
 
