@@ -7,11 +7,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
+import { describe, expect, it } from 'vitest';
 import { GENERATIONS, ZERO_ADDRESS, type TaskFiles } from '../tools/worker-env';
 import { APPS } from './helpers/apps';
-import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
+import { bundleAgainstStandIn, runChild, workerEnvironment } from './helpers/worker';
 
 function file(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'shape-')), name);
@@ -33,19 +32,14 @@ const SHAPES: Record<string, () => TaskFiles> = {
 };
 const CASES = GENERATIONS.flatMap((generation) => Object.keys(SHAPES).map((shape) => ({ generation, shape })));
 
-describe.each(APPS)('$label, under every worker generation', ({ standIn, target }) => {
-  let upstream: StandInServer;
-  let appDir: string;
-  beforeAll(async () => {
-    upstream = await serveStandIn(standIn.create());
-    appDir = installBundleAlone(target);
-  });
-  afterAll(() => upstream.close());
+describe.each(APPS)('$label, under every worker generation', (app) => {
+  const { standIn } = app;
+  const bundle = bundleAgainstStandIn(app);
 
   it.each(CASES)('$generation: $shape', async ({ generation, shape }) => {
-    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(upstream.url)), { ...SHAPES[shape]!(), generation });
+    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url)), { ...SHAPES[shape]!(), generation });
     if (shape === 'no dataset, no input file') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
-    const run = await runChild(appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(bundle.appDir, env, { args: standIn.demoArgs });
     if (generation === 'v8-standard') {
       // A standard task has no secret service: this app needs its secret, and says so.
       expect(run.stderr).toMatch(/^SECRET_MISSING: /);
@@ -58,10 +52,10 @@ describe.each(APPS)('$label, under every worker generation', ({ standIn, target 
   });
 
   it('v9-tdx: a bulk task of three datasets, besides the zero address of its own', async () => {
-    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(upstream.url)), { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
+    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url)), { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('3');
     expect(env.IEXEC_DATASET_FILENAME).toBe(ZERO_ADDRESS);
-    const run = await runChild(appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(bundle.appDir, env, { args: standIn.demoArgs });
     expect([run.code, run.stderr]).toEqual([0, '']);
   });
 });

@@ -5,11 +5,28 @@ import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
 import { entrypointFlags, installImageApp } from '../../tools/image-app';
 import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
+import { afterAll, beforeAll } from 'vitest';
+import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
+import type { AppUnderTest } from './apps';
 import { mutationChild } from './mutation';
 
 /** An app alone in an empty folder as the images hold it in /app: app.js with `node`'s code cache. */
 export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET, node = process.execPath): string {
   return installImageApp(target, node).dir;
+}
+
+/**
+ * For a describe block: the app's stand-in served on loopback and its bundle installed alone,
+ * both ready before its tests (read them inside a test, not at collection).
+ */
+export function bundleAgainstStandIn({ standIn, target }: AppUnderTest, node?: string): { readonly upstream: StandInServer; readonly appDir: string } {
+  const state = {} as { upstream: StandInServer; appDir: string };
+  beforeAll(async () => {
+    state.upstream = await serveStandIn(standIn.create());
+    state.appDir = installBundleAlone(target, node);
+  });
+  afterAll(() => state.upstream.close());
+  return state;
 }
 
 /** The image's command for the app in appDir (tee.env's entrypoint flags), with `nodeArgs` before the app. */

@@ -1,12 +1,11 @@
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { codeCacheProbe } from '../../tools/code-cache-probe';
 import { IMAGE_APP_BUDGET_BYTES } from '../../tools/image-app';
-import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
 import { APPS } from '../helpers/apps';
-import { installBundleAlone, runChild, workerEnvironment } from '../helpers/worker';
+import { bundleAgainstStandIn, runChild, workerEnvironment } from '../helpers/worker';
 
 let probe: string;
 beforeAll(() => {
@@ -14,28 +13,23 @@ beforeAll(() => {
   writeFileSync(probe, codeCacheProbe());
 });
 
-describe.each(APPS)("the image's app.js of $label (the bundle with the code cache this node made)", ({ standIn, target }) => {
-  let upstream: StandInServer;
-  let appDir: string;
-  beforeAll(async () => {
-    upstream = await serveStandIn(standIn.create());
-    appDir = installBundleAlone(target);
-  });
-  afterAll(() => upstream.close());
-  const task = () => workerEnvironment(JSON.stringify(standIn.demoSecret(upstream.url))).env;
+describe.each(APPS)("the image's app.js of $label (the bundle with the code cache this node made)", (app) => {
+  const { standIn } = app;
+  const bundle = bundleAgainstStandIn(app);
+  const task = () => workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url))).env;
 
   it('has its code cache accepted when run with the entrypoint flags', async () => {
-    const run = await runChild(appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe] });
+    const run = await runChild(bundle.appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: accepted\n' });
   });
 
   it('still runs the task when V8 rejects the cache (here: one more V8 flag than it was made with)', async () => {
-    const run = await runChild(appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
+    const run = await runChild(bundle.appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: rejected\n' });
     expect(run.files['result.txt']).toBeDefined();
   });
 
   it(`is at most ${IMAGE_APP_BUDGET_BYTES / 1024} KiB`, () => {
-    expect(statSync(join(appDir, 'app.js')).size).toBeLessThanOrEqual(IMAGE_APP_BUDGET_BYTES);
+    expect(statSync(join(bundle.appDir, 'app.js')).size).toBeLessThanOrEqual(IMAGE_APP_BUDGET_BYTES);
   });
 });
