@@ -36,6 +36,7 @@ export default mergeConfig(
       // on this Node only.
       provide: {
         images: { tdx: { skipped: 'not under mutation testing' }, scone: { skipped: 'not under mutation testing' } },
+        sourceDateEpoch: '0',
         imageNode: { skipped: 'not under mutation testing' },
       },
       // Stryker finds a test again by its name, which holds the seed: a fixed one keeps the name and

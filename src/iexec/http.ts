@@ -92,6 +92,7 @@ type Fail = (failure: Failure, message: string) => AppError;
 
 /** An answer other than 2xx: the status's own failure when the app gave it one, else the HTTP error. */
 function statusError(upstream: Upstream, status: number | undefined, fail: Fail): AppError {
+  // Stryker disable next-line ConditionalExpression: statuses[undefined] is undefined too; the check is for the type checker
   const own = status === undefined ? undefined : upstream.statuses[status];
   return own === undefined ? fail('httpError', `answered HTTP ${status}`) : new AppError(own.code, `${upstream.name} ${own.message}`, own.exitCode);
 }

@@ -9,8 +9,8 @@ import { PODMAN_IMAGE, runAsync, TARGET_IMAGES, type Target } from '../helpers/p
 const images = inject('images');
 const skipped = images.tdx.skipped ?? images.scone.skipped;
 
-/** Global setup built the images in the project's store at the last commit's time. */
-const SOURCE_DATE_EPOCH = execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }).trim();
+/** Global setup built the images in the project's store at this time. */
+const SOURCE_DATE_EPOCH = inject('sourceDateEpoch');
 /**
  * Store B, made from nothing: its own stand-in bases (mmdebstrap again) and its own builds,
  * minutes after global setup's. tools/verify-image.sh rebuilds there.
