@@ -28,12 +28,13 @@ export interface TaskResult {
   log?: string;
 }
 
+/** The values of a protected data spec; undefined for an app that declares none. */
+export type ProtectedValues<P> = P extends ProtectedDataSpec ? z.output<P['schema']> : undefined;
+
 /**
  * The app's contract: the one thing src/main.ts, the tools and the generic tests know about the
  * app. src/app/index.ts exports one (`app`); src/app/stand-in.ts the stand-in of its upstream.
  */
-/** The values of a protected data spec; undefined for an app that declares none. */
-export type ProtectedValues<P> = P extends ProtectedDataSpec ? z.output<P['schema']> : undefined;
 
 export interface IexecApp<S extends SecretSpec = SecretSpec, A extends ArgsSpec = ArgsSpec, P extends ProtectedDataSpec | undefined = ProtectedDataSpec | undefined> {
   secret: S;
