@@ -164,7 +164,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!GENERATIONS.includes(generation)) throw new UsageError(`--worker takes one of ${GENERATIONS.join(', ')}`);
     for (const file of [...values['input-file'], ...(values.dataset === undefined ? [] : [values.dataset])]) readFileArg(file, 'input');
     if (values.dataset !== undefined && values['protected-data'] !== undefined) throw new UsageError('--dataset and --protected-data are both the dataset: give one');
-    const dataset = values['protected-data'] === undefined ? values.dataset : await protectedDataFromJson(values['protected-data']);
+    const made = values['protected-data'] === undefined ? undefined : await protectedDataFromJson(values['protected-data']);
+    const dataset = made ?? values.dataset;
     const files: TaskFiles = {
       generation,
       inputFiles: values['input-file'],
@@ -174,7 +175,12 @@ export async function main(argv: string[]): Promise<number> {
     const secretFile = values['secret-file'];
     const secret = secretFile === undefined ? undefined : { text: readFileArg(secretFile, '--secret-file'), source: `from ${secretFile}` };
     const args = values.args === undefined ? undefined : splitArgs(values.args);
-    return await runAll({ bundle: values.app, args, secret, repeat, bot, files, callback });
+    try {
+      return await runAll({ bundle: values.app, args, secret, repeat, bot, files, callback });
+    } finally {
+      // The task folders keep their copy, as they keep the secret; no other is left behind.
+      if (made !== undefined) rmSync(dirname(made), { recursive: true, force: true });
+    }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`npm run local: ${error.message} (see --help)`);
