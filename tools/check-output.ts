@@ -5,6 +5,7 @@
  * computed_file.rs, web2_result.rs, utils/result_utils.rs), each with its source; iapp's own
  * checks (iapp cli/src/utils/deterministicOutput.ts, cli/src/cmd/test.ts) where they add one.
  */
+import { isUtf8 } from 'node:buffer';
 import { existsSync, lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { callbackDigest, resultDigest } from './digest';
@@ -48,17 +49,6 @@ function* regularFiles(dir: Buffer): Generator<{ name: Buffer; path: Buffer }> {
   }
 }
 
-/** Names that are not valid UTF-8 are skipped there (to_str() is None). */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const isUtf8 = (bytes: Buffer): boolean => {
-  try {
-    utf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 export function checkOutput(outDir: string, { appOut = outDir, callback }: TaskDeal = {}): OutputReport {
   const root = Buffer.from(outDir);
   const checks: Check[] = [];
@@ -85,6 +75,7 @@ export function checkOutput(outDir: string, { appOut = outDir, callback }: TaskD
   if (computed['callback-data'] != null) check(true, 'callback-data is not used: the deal has no callback address (npm run local -- --callback ADDRESS)');
 
   const files = [...regularFiles(root)];
+  // Names that are not valid UTF-8 are skipped there (to_str() is None).
   const longNames = files.filter(({ name }) => name.length > MAX_FILE_NAME_BYTES && isUtf8(name)).map(({ name }) => name.toString());
   check(
     longNames.length === 0,

@@ -71,6 +71,8 @@ describe('checkOutput, as the post-compute reads IEXEC_OUT', () => {
     const ok = out({ [`deep/${thirtyOneBytes}`]: 'x', 'result.txt': 'x' }, { 'deterministic-output-path': '/iexec_out/result.txt' });
     mkdirSync(join(ok, 'a-folder-whose-name-is-longer-than-31-bytes'));
     symlinkSync(join(ok, 'result.txt'), join(ok, 'a-link-whose-name-is-longer-than-31-bytes'));
+    // Not valid UTF-8: web2_result.rs skips such a name (to_str() is None).
+    writeFileSync(Buffer.concat([Buffer.from(`${ok}/`), Buffer.alloc(40, 0xff)]), 'x');
     expect(checkOutput(ok, { appOut: '/iexec_out' }).ok).toBe(true);
     const long = out({ [`deep/${thirtyTwoBytes}`]: 'x', 'result.txt': 'x' }, { 'deterministic-output-path': '/iexec_out/result.txt' });
     expect(failed(long, { appOut: '/iexec_out' })).toEqual([`file names longer than 31 bytes of UTF-8, which fail the task (POST_COMPUTE_TOO_LONG_RESULT_FILE_NAME): ${thirtyTwoBytes}`]);
