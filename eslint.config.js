@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // Fixture apps and the bench floor: plain CommonJS scripts, run as the bundle would be.
-    files: ['test/fixtures/*.cjs', 'tools/*.cjs'],
+    files: ['test/fixtures/*.cjs', 'tools/**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

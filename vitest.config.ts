@@ -11,8 +11,8 @@ export const BUNDLE_TESTS = [
   'test/interrupt.test.ts',
   'test/app/bundle.test.ts',
   'test/tee/image-layout.test.ts',
-  'test/tools/code-cache.test.ts',
-  'test/tools/local.test.ts',
+  'test/tools/image/code-cache.test.ts',
+  'test/tools/worker/local.test.ts',
   'test/worker-shapes.test.ts',
   'test/hostile.test.ts',
 ];

@@ -1,7 +1,7 @@
 /**
  * The real bundles, each alone in a folder, run as child processes the way a worker runs them:
  * on this run's Node and on the Node the image runs (22.14, the official linux-x64 build from
- * npm, fetched by tools/podman-image.sh node).
+ * npm, fetched by tools/image/podman-image.sh node).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
-import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
+import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
 import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';

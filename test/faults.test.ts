@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { TASK_ERRORS } from '../src/errors';
 import { MAX_RETRIES, MAX_RETRY_AFTER_S } from '../src/iexec/http';
-import { serveStandIn } from '../tools/stand-in-server';
+import { serveStandIn } from '../tools/worker/stand-in-server';
 import { APPS, type AppUnderTest } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';

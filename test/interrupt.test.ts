@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStandIn, type StandInServer } from '../tools/stand-in-server';
+import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
 import { EXAMPLE_APP } from './helpers/apps';
 import { appCommand, installBundleAlone, workerEnvironment } from './helpers/worker';
 

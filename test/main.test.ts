@@ -8,7 +8,7 @@ import { TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
 import { APPS } from './helpers/apps';
 import { defineProtectedData } from '../src/iexec/protected-data';
-import { protectedDataFile, type DataObject } from '../tools/dataprotector';
+import { protectedDataFile, type DataObject } from '../tools/worker/dataprotector';
 import { runApp } from './helpers/run-app';
 import { mockNetwork } from './helpers/msw';
 

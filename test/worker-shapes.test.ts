@@ -1,6 +1,6 @@
 /**
  * The guard against a plumbing that refuses what a worker sends: each app's real bundle run under
- * each worker generation's full environment (tools/worker-env.ts, the model read from iExec's
+ * each worker generation's full environment (tools/worker/worker-env.ts, the model read from iExec's
  * code), for the common shapes of a task. A task a worker would run must succeed; only what the
  * generation cannot give (a secret, on a standard task) may fail, with its own code.
  */
@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GENERATIONS, ZERO_ADDRESS, type TaskFiles } from '../tools/worker-env';
+import { GENERATIONS, ZERO_ADDRESS, type TaskFiles } from '../tools/worker/worker-env';
 import { APPS } from './helpers/apps';
 import { bundleAgainstStandIn, runChild, workerEnvironment } from './helpers/worker';
 

@@ -26,7 +26,7 @@ Bundles src/ into dist/app.js and prints its size by package.
 export interface BundleTarget {
   appDir: string;
   outfile: string;
-  /** tools/code-cache.ts for this app, as one script that needs only node: the image build runs it in its final stage. */
+  /** tools/image/code-cache.ts for this app, as one script that needs only node: the image build runs it in its final stage. */
   codeCacheTool: string;
 }
 export const DEFAULT_TARGET: BundleTarget = { appDir: DEFAULT_APP_DIR, outfile: BUNDLE, codeCacheTool: `${ROOT}dist/code-cache.cjs` };
@@ -141,7 +141,7 @@ const trimUnusedCode: Plugin = {
 };
 
 /**
- * src/index.ts imports the app's contract (src/app), tools/code-cache.ts its stand-in
+ * src/index.ts imports the app's contract (src/app), tools/image/code-cache.ts its stand-in
  * (src/app/stand-in): another app folder takes their place (the tests' second app).
  */
 const appAt = (appDir: string): Plugin => ({
@@ -175,7 +175,7 @@ export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarg
   });
   const codeCache = await build({
     absWorkingDir: ROOT,
-    entryPoints: ['tools/code-cache.ts'],
+    entryPoints: ['tools/image/code-cache.ts'],
     outfile: codeCacheTool,
     bundle: true,
     platform: 'node',
@@ -210,7 +210,7 @@ export function isBundleStale({ appDir, outfile, codeCacheTool }: BundleTarget =
     ...(relative(join(ROOT, 'src'), appDir).startsWith('..') ? filesOf(appDir) : []),
     `${ROOT}package-lock.json`,
     import.meta.filename,
-    `${ROOT}tools/code-cache.ts`,
+    `${ROOT}tools/image/code-cache.ts`,
   ];
   return sources.some((file) => statSync(file).mtimeMs > built);
 }

@@ -1,6 +1,6 @@
 /** The example app's own end-to-end behaviour: the real bundle against the counter's stand-in. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
+import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
 import { EXAMPLE_APP } from '../helpers/apps';
 import { installBundleAlone, runChild, workerEnvironment } from '../helpers/worker';
 

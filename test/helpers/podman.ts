@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ROOT } from '../../tools/build';
 
 /** The one script that builds the image and runs podman on the project's own store. */
-export const PODMAN_IMAGE = join(ROOT, 'tools', 'podman-image.sh');
+export const PODMAN_IMAGE = join(ROOT, 'tools', 'image', 'podman-image.sh');
 
 /** A name image.env defines, as the scripts source it. */
 const imageEnv = (name: string) => spawnSync('bash', ['-c', `source ./image.env && printf %s "$${name}"`], { cwd: ROOT, encoding: 'utf8' }).stdout;
@@ -43,5 +43,5 @@ export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv
   });
 }
 
-/** `tools/podman-image.sh ARGS`, e.g. ['podman', 'run', ...] on the project's store. */
+/** `tools/image/podman-image.sh ARGS`, e.g. ['podman', 'run', ...] on the project's store. */
 export const podmanImage = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Completed> => runAsync('bash', [PODMAN_IMAGE, ...args], env);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ROOT } from '../../tools/build';
 
-export { readTeeEnv as teeEnv } from '../../tools/tee-env';
+export { readTeeEnv as teeEnv } from '../../tools/image/tee-env';
 
 export function sizeInBytes(size: string): number {
   const match = /^(\d+)([KMG]?)$/.exec(size);

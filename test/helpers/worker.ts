@@ -3,10 +3,10 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
-import { entrypointFlags, installImageApp } from '../../tools/image-app';
-import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker-env';
+import { entrypointFlags, installImageApp } from '../../tools/image/image-app';
+import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker/worker-env';
 import { afterAll, beforeAll } from 'vitest';
-import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
+import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
 import type { AppUnderTest } from './apps';
 import { mutationChild } from './mutation';
 

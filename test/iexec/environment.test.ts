@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENTRYPOINT_FLAGS, guardNodeEnvironment } from '../../src/iexec/environment';
-import { readTeeEnv } from '../../tools/tee-env';
+import { readTeeEnv } from '../../tools/image/tee-env';
 import { renderGramineManifest } from '../helpers/tee';
 import { failureOf } from '../helpers/errors';
 

@@ -6,7 +6,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { defineProtectedData, protectedFile, ProtectedFile, readProtectedData, type ProtectedShape } from '../../src/iexec/protected-data';
-import { type DataObject, type Generation, protectedDataFile } from '../../tools/dataprotector';
+import { type DataObject, type Generation, protectedDataFile } from '../../tools/worker/dataprotector';
 import { failureOf } from '../helpers/errors';
 
 const spec = defineProtectedData({

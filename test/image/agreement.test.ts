@@ -16,7 +16,7 @@ describe('one name per image', () => {
     expect(readme).toContain(`docker build -t <docker-user>/${APP_IMAGE} .`);
     expect(readme).toContain(`docker build -f Dockerfile.scone -t <docker-user>/${SCONE_NATIVE_IMAGE} .`);
     expect(readme).toContain(`./sconify.sh --from <docker-user>/${SCONE_NATIVE_IMAGE} `);
-    expect(readme).toContain(`tools/podman-image.sh podman run --rm -e IEXEC_OUT=/iexec_out -v /tmp/task/iexec_out:/iexec_out ${APP_IMAGE}\n`);
+    expect(readme).toContain(`tools/image/podman-image.sh podman run --rm -e IEXEC_OUT=/iexec_out -v /tmp/task/iexec_out:/iexec_out ${APP_IMAGE}\n`);
     expect(spawnSync('bash', ['sconify.sh', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout).toContain(`(default: ${SCONE_NATIVE_IMAGE})`);
   });
 });
@@ -40,7 +40,7 @@ describe('the Node versions', () => {
     expect([...versions]).toHaveLength(1);
     const [version] = versions;
     expect(version).toBeDefined();
-    expect(read('tools/podman-image.sh')).toContain(`\nNODE_VERSION=${version}\n`);
+    expect(read('tools/image/podman-image.sh')).toContain(`\nNODE_VERSION=${version}\n`);
     expect(spawnSync('bash', [PODMAN_IMAGE, '--help'], { encoding: 'utf8' }).stdout).toContain(`fetch Node ${version}`);
     expect(readme).toContain(`The\napp itself runs on Node ${version}, the image's`);
   });

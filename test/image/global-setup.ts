@@ -29,7 +29,7 @@ export function absent(what: string, reason: string): Made {
 
 async function make(args: string[], what: string, env: NodeJS.ProcessEnv): Promise<Made> {
   const run = await podmanImage(args, env);
-  if (run.code !== 0) throw new Error(`tools/podman-image.sh ${args.join(' ')} failed (${what}):\n${run.stderr}`);
+  if (run.code !== 0) throw new Error(`tools/image/podman-image.sh ${args.join(' ')} failed (${what}):\n${run.stderr}`);
   return { value: run.stdout.trim() };
 }
 

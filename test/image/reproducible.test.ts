@@ -13,7 +13,7 @@ const skipped = images.tdx.skipped ?? images.scone.skipped;
 const SOURCE_DATE_EPOCH = inject('sourceDateEpoch');
 /**
  * Store B, made from nothing: its own stand-in bases (mmdebstrap again) and its own builds,
- * minutes after global setup's. tools/verify-image.sh rebuilds there.
+ * minutes after global setup's. tools/image/verify-image.sh rebuilds there.
  */
 const storeB = mkdtempSync(join(tmpdir(), 'store-b-'));
 const inStoreA = (args: string[]) => runAsync('bash', [PODMAN_IMAGE, ...args]);
@@ -58,7 +58,7 @@ async function published(target: Target): Promise<string> {
 }
 
 const verify = (image: string, commit: string, target: Target) =>
-  runAsync('bash', [join(clone, 'tools', 'verify-image.sh'), image, commit, target], { PODMAN_IMAGE_STORE: storeB, SOURCE_DATE_EPOCH });
+  runAsync('bash', [join(clone, 'tools', 'image', 'verify-image.sh'), image, commit, target], { PODMAN_IMAGE_STORE: storeB, SOURCE_DATE_EPOCH });
 
 /** sha256 of files of an image, computed by its own node (the TDX image has no shell). */
 async function sha256s(store: typeof inStoreA, image: string, files: string[]): Promise<string[]> {
@@ -69,7 +69,7 @@ async function sha256s(store: typeof inStoreA, image: string, files: string[]): 
 }
 
 describe.skipIf(skipped)(`two builds of one commit, in separate stores at different times${skipped ? ` (SKIPPED: ${skipped})` : ''}`, () => {
-  it('the TDX image: the same image id and app.js, which tools/verify-image.sh confirms', async () => {
+  it('the TDX image: the same image id and app.js, which tools/image/verify-image.sh confirms', async () => {
     const image = await published('tdx');
     const run = await verify(image, commits.same, 'tdx');
     expect(run.stdout).toBe(`same: ${image} is ${commits.same}'s tdx image (id sha256:${images.tdx.value})\n`);
@@ -77,7 +77,7 @@ describe.skipIf(skipped)(`two builds of one commit, in separate stores at differ
     expect(await sha256s(inStoreB, TARGET_IMAGES.tdx, ['/app/app.js'])).toEqual(await sha256s(inStoreA, TARGET_IMAGES.tdx, ['/app/app.js']));
   }, 600_000);
 
-  it('a one-byte change in src/ changes the image and app.js, and tools/verify-image.sh names the layer and the file', async () => {
+  it('a one-byte change in src/ changes the image and app.js, and tools/image/verify-image.sh names the layer and the file', async () => {
     const image = await published('tdx');
     const run = await verify(image, commits.changed, 'tdx');
     expect(run.code).toBe(1);

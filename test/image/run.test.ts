@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE } from '../../tools/build';
-import { codeCacheProbe } from '../../tools/code-cache-probe';
-import { resultDigest } from '../../tools/digest';
-import { serveStandIn, type StandInServer } from '../../tools/stand-in-server';
-import { workerVariables } from '../../tools/worker-env';
+import { codeCacheProbe } from '../../tools/image/code-cache-probe';
+import { resultDigest } from '../../tools/worker/digest';
+import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
+import { workerVariables } from '../../tools/worker/worker-env';
 import { EXAMPLE_APP } from '../helpers/apps';
 import { podmanImage, TARGET_IMAGES, type Target } from '../helpers/podman';
 import { teeEnv } from '../helpers/tee';
@@ -144,7 +144,7 @@ const readInImage = (image: string, script: string) =>
   podmanImage(['podman', 'run', '--rm', '--network', 'none', '--entrypoint', JSON.stringify(['node', '-e', script]), image]);
 
 // Empty mount points stay behind: the code-cache step's bind mount, and the npmrc and CA file that
-// tools/podman-image.sh mounts for machines behind a TLS gateway (no content enters the image;
+// tools/image/podman-image.sh mounts for machines behind a TLS gateway (no content enters the image;
 // distroless has that CA file already, its stand-in has none).
 const MOUNT_POINTS = ['/build', '/root/.npmrc', '/etc/ssl/certs/ca-certificates.crt'];
 const parents = (path: string) => path.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
-import { SEED_FLAG } from '../../tools/code-cache-probe';
+import { SEED_FLAG } from '../../tools/image/code-cache-probe';
 import { dockerfileStages, execForm, teeEnv, type Stage } from '../helpers/tee';
 
 const words = (stage: Stage, keyword: string) =>
@@ -159,7 +159,7 @@ describe('Dockerfile.gramine', () => {
 describe('.dockerignore', () => {
   it('keeps keys, secrets, task folders and local builds out of the build context', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
-    // Keys and backups at any depth: test/tools/pack-secret.test.ts checks it on a real build context.
+    // Keys and backups at any depth: test/tools/secret/pack-secret.test.ts checks it on a real build context.
     for (const entry of ['**/*.pem', '**/*.key', '**/.secrets/', '.local/', 'node_modules/', 'dist/', '.git/']) expect(ignored).toContain(entry);
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
 
-const SCRIPTS = ['sconify.sh', '.ci/run', '.ci/mutation', 'tools/podman-image.sh', 'tools/verify-image.sh'];
+const SCRIPTS = ['sconify.sh', '.ci/run', '.ci/mutation', 'tools/image/podman-image.sh', 'tools/image/verify-image.sh'];
 
 // Most laptops have no shellcheck: skipped there, and said so; CI installs it and never skips.
 const HAS_SHELLCHECK = spawnSync('shellcheck', ['--version']).error === undefined;

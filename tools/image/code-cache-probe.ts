@@ -1,4 +1,4 @@
-/** Where the image's app.js publishes `{ rejected: boolean }` before running the app (tools/code-cache.ts). */
+/** Where the image's app.js publishes `{ rejected: boolean }` before running the app (tools/image/code-cache.ts). */
 export const CODE_CACHE_CHANNEL = 'iexec-app:code-cache';
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getAddress } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { inputFileName, taskFolders, workerVariables, ZERO_ADDRESS, type Generation } from '../../tools/worker-env';
+import { inputFileName, taskFolders, workerVariables, ZERO_ADDRESS, type Generation } from '../../../tools/worker/worker-env';
 
 const folders = () => taskFolders(mkdtempSync(join(tmpdir(), 'worker-env-')));
 const file = (text: string) => {

@@ -4,14 +4,14 @@
 # image: what `iexec app show` prints (multiaddr and checksum) and the commit are enough.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 usage() {
   cat <<USAGE
-Usage: tools/verify-image.sh [--checksum 0xHEX] IMAGE COMMIT [tdx|scone]
+Usage: tools/image/verify-image.sh [--checksum 0xHEX] IMAGE COMMIT [tdx|scone]
 
 Rebuilds COMMIT's image (tdx: Dockerfile, the default; scone: Dockerfile.scone, the native
-image sconify took) with podman, as tools/podman-image.sh build does (the commit's own scripts,
+image sconify took) with podman, as tools/image/podman-image.sh build does (the commit's own scripts,
 SOURCE_DATE_EPOCH = the commit's time unless set), and compares it with IMAGE:
   same       the same image id: the same configuration and the same bytes in every layer
   different  the first layer that differs, and the files added, changed or deleted
@@ -20,7 +20,7 @@ docker.io/me/iexec-counter-app:1.0.0), or oci-archive:FILE, docker-archive:FILE.
   --checksum 0xHEX   iexec app show's checksum: IMAGE is pulled by that digest, so the image
                      compared is the one the app names (podman checks the digest)
 Works in its own store (.cache/verify; PODMAN_IMAGE_STORE names another), so that the images
-of tools/podman-image.sh are left alone. Exit code: 0 same, 1 different, 2 bad usage.
+of tools/image/podman-image.sh are left alone. Exit code: 0 same, 1 different, 2 bad usage.
 USAGE
 }
 

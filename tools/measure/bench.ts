@@ -1,10 +1,10 @@
 /**
  * npm run bench: the bundle against the same app unbundled and against a floor, interleaved in
  * one run, each as a cold process against the app's stand-in upstream on loopback, on the image's Node
- * release and on this machine's node (tools/bench-nodes.ts).
+ * release and on this machine's node (tools/measure/bench-nodes.ts).
  *   A  the image's app.js (bundle + code cache) alone in a folder, run by tee.env's entrypoint
  *   B  the same sources transpiled file by file, loading axios and zod from node_modules
- *   C  tools/floor-app.cjs: one request and the same output files, with Node built-ins only
+ *   C  tools/measure/floor-app.cjs: one request and the same output files, with Node built-ins only
  * Prints medians, spreads and ratios; writes them to .bench/results/<date>.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,14 +13,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { loadApp, type AppUnderWork } from './app';
+import { loadApp, type AppUnderWork } from '../app';
 import { type BenchNode, benchNodes } from './bench-nodes';
-import { BUNDLE_BUDGET_BYTES, ROOT, buildBundle } from './build';
-import { parseOptions } from './cli';
-import { serveStandIn, type StandInServer } from './stand-in-server';
-import { taskFolders, workerVariables } from './worker-env';
+import { BUNDLE_BUDGET_BYTES, ROOT, buildBundle } from '../build';
+import { parseOptions } from '../cli';
+import { serveStandIn, type StandInServer } from '../worker/stand-in-server';
+import { taskFolders, workerVariables } from '../worker/worker-env';
 import { measureFootprint, type Footprint } from './footprint';
-import { IMAGE_APP_BUDGET_BYTES } from './image-app';
+import { IMAGE_APP_BUDGET_BYTES } from '../image/image-app';
 
 const HELP = `Usage: npm run bench -- [--rounds N] [--quick]
 
@@ -61,7 +61,7 @@ interface Sample {
 async function prepare(work: string, { target }: AppUnderWork): Promise<[BenchNode, [Variant, Variant, Variant]][]> {
   await buildBundle(target);
   const cDir = mkdtempSync(join(work, 'c-'));
-  copyFileSync(join(ROOT, 'tools', 'floor-app.cjs'), join(cDir, 'app.js'));
+  copyFileSync(join(ROOT, 'tools', 'measure', 'floor-app.cjs'), join(cDir, 'app.js'));
 
   const bDir = join(ROOT, '.bench', 'unbundled');
   rmSync(bDir, { recursive: true, force: true });

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkOutput } from '../../tools/check-output';
-import { ZERO_ADDRESS } from '../../tools/worker-env';
+import { checkOutput } from '../../../tools/worker/check-output';
+import { ZERO_ADDRESS } from '../../../tools/worker/worker-env';
 
 /** An IEXEC_OUT holding `files`, and computed.json as given (an object is written as JSON). */
 function out(files: Record<string, string>, computed: unknown): string {

@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { loadApp } from './app';
-import { buildBundle, isBundleStale, ROOT } from './build';
+import { loadApp } from '../app';
+import { buildBundle, isBundleStale, ROOT } from '../build';
 import { checkOutput, type OutputReport } from './check-output';
 import { dataObjectFromJson, protectedDataFile } from './dataprotector';
-import { parseOptions } from './cli';
-import { redacted } from './secret-view';
+import { parseOptions } from '../cli';
+import { redacted } from '../secret/secret-view';
 import { serveStandIn } from './stand-in-server';
 import { GENERATIONS, taskFolders, workerVariables, type Generation, type TaskFiles } from './worker-env';
 

@@ -9,11 +9,11 @@ import { closeSync, constants, fchmodSync, linkSync, lstatSync, mkdirSync, openS
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
-import { AppError } from '../src/errors';
-import { SECRET_MAX_BYTES, unpackSecret, type SecretSpec } from '../src/iexec/secret';
-import { loadApp } from './app';
-import { ROOT } from './build';
-import { parseOptions } from './cli';
+import { AppError } from '../../src/errors';
+import { SECRET_MAX_BYTES, unpackSecret, type SecretSpec } from '../../src/iexec/secret';
+import { loadApp } from '../app';
+import { ROOT } from '../build';
+import { parseOptions } from '../cli';
 import { redacted } from './secret-view';
 
 const DEFAULT_BACKUP = '.secrets/app-developer-secret.json';

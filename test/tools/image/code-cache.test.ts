@@ -2,10 +2,10 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { codeCacheProbe } from '../../tools/code-cache-probe';
-import { IMAGE_APP_BUDGET_BYTES } from '../../tools/image-app';
-import { APPS } from '../helpers/apps';
-import { bundleAgainstStandIn, runChild, workerEnvironment } from '../helpers/worker';
+import { codeCacheProbe } from '../../../tools/image/code-cache-probe';
+import { IMAGE_APP_BUDGET_BYTES } from '../../../tools/image/image-app';
+import { APPS } from '../../helpers/apps';
+import { bundleAgainstStandIn, runChild, workerEnvironment } from '../../helpers/worker';
 
 let probe: string;
 beforeAll(() => {

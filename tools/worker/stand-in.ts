@@ -1,6 +1,6 @@
 /** npm run stand-in: the stand-in of the app's upstream alone, until Ctrl-C. */
-import { loadApp } from './app';
-import { parseOptions } from './cli';
+import { loadApp } from '../app';
+import { parseOptions } from '../cli';
 import { serveStandIn } from './stand-in-server';
 
 const HELP = `Usage: npm run stand-in -- [--port N]

@@ -1,4 +1,4 @@
-import type { SecretSpec } from '../src/iexec/secret';
+import type { SecretSpec } from '../../src/iexec/secret';
 
 const HIDDEN = '<hidden>';
 

@@ -12,15 +12,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadApp, type AppUnderWork } from './app';
-import { buildBundle, isBundleStale } from './build';
-import { parseOptions } from './cli';
+import { loadApp, type AppUnderWork } from '../app';
+import { buildBundle, isBundleStale } from '../build';
+import { parseOptions } from '../cli';
 import { measureFootprint, type Footprint } from './footprint';
-import { installImageApp, type ImageApp } from './image-app';
-import { imageNode } from './image-node';
-import { serveStandIn, type StandInServer } from './stand-in-server';
-import { readTeeEnv } from './tee-env';
-import { taskFolders, workerVariables } from './worker-env';
+import { installImageApp, type ImageApp } from '../image/image-app';
+import { imageNode } from '../image/image-node';
+import { serveStandIn, type StandInServer } from '../worker/stand-in-server';
+import { readTeeEnv } from '../image/tee-env';
+import { taskFolders, workerVariables } from '../worker/worker-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IExecDataProtectorDeserializer } from '@iexec/dataprotector-deserializer';
-import { ROOT } from '../../tools/build';
-import { splitArgs } from '../../tools/local';
-import { APPS, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../helpers/apps';
+import { ROOT } from '../../../tools/build';
+import { splitArgs } from '../../../tools/worker/local';
+import { APPS, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../../helpers/apps';
 
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 
@@ -14,7 +14,7 @@ const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 function local(args: string[], { app = EXAMPLE_APP, env = {} }: { app?: AppUnderTest; env?: NodeJS.ProcessEnv } = {}) {
   const callerEnv: NodeJS.ProcessEnv = { ...process.env, TEMPLATE_APP: app.dir };
   delete callerEnv.IEXEC_APP_DEVELOPER_SECRET;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/local.ts', ...args], { cwd: ROOT, env: { ...callerEnv, ...env }, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/worker/local.ts', ...args], { cwd: ROOT, env: { ...callerEnv, ...env }, encoding: 'utf8' });
   return { code: run.status, output: run.stdout + run.stderr };
 }
 

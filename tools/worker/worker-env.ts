@@ -7,7 +7,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BagPlace } from '../src/iexec/bot';
+import type { BagPlace } from '../../src/iexec/bot';
 
 /**
  * The workers that run an app today:

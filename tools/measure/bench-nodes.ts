@@ -4,9 +4,9 @@
  * (those that node knows) and app.js with the code cache that node made.
  */
 import { execFileSync } from 'node:child_process';
-import type { BundleTarget } from './build';
-import { installImageApp } from './image-app';
-import { imageNode } from './image-node';
+import type { BundleTarget } from '../build';
+import { installImageApp } from '../image/image-app';
+import { imageNode } from '../image/image-node';
 
 export interface BenchNode {
   label: string;

@@ -1,13 +1,13 @@
 /**
  * The app as the image runs it, on this machine: tee.env's entrypoint (its node flags, the app
  * file alone in a folder) with app.js carrying the code cache that the given node made, as the
- * image build makes it with the image's node (tools/code-cache.ts).
+ * image build makes it with the image's node (tools/image/code-cache.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_TARGET, type BundleTarget } from './build';
+import { DEFAULT_TARGET, type BundleTarget } from '../build';
 import { SEED_FLAG } from './code-cache-probe';
 import { readTeeEnv } from './tee-env';
 

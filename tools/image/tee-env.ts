@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { ROOT } from './build';
+import { ROOT } from '../build';
 
 export const TEE_ENV_NAMES = ['APP_ENTRYPOINT', 'SCONE_HEAP', 'GRAMINE_ENCLAVE_SIZE', 'GRAMINE_MAX_THREADS'] as const;
 export type TeeEnv = Record<(typeof TEE_ENV_NAMES)[number], string>;

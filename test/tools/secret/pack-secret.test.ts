@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { unpackSecret } from '../../src/iexec/secret';
-import { ROOT } from '../../tools/build';
-import { APPS, EXAMPLE_APP, type AppUnderTest } from '../helpers/apps';
-import { PODMAN_IMAGE, podmanMissing, runAsync } from '../helpers/podman';
+import { unpackSecret } from '../../../src/iexec/secret';
+import { ROOT } from '../../../tools/build';
+import { APPS, EXAMPLE_APP, type AppUnderTest } from '../../helpers/apps';
+import { PODMAN_IMAGE, podmanMissing, runAsync } from '../../helpers/podman';
 
 function packSecret(args: string[], { app = EXAMPLE_APP, input = '' }: { app?: AppUnderTest; input?: string } = {}) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, TEMPLATE_APP: app.dir } });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/secret/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, TEMPLATE_APP: app.dir } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 const backupPath = () => join(mkdtempSync(join(tmpdir(), 'pack-')), 'secrets', 'secret.json');
@@ -301,7 +301,7 @@ describe('npm run pack-secret', () => {
       for (let i = 0; i < 200 && !pane().includes(text); i++) await sleep(50);
       expect(pane()).toContain(text);
     };
-    const command = `cd ${ROOT} && TEMPLATE_APP=${EXAMPLE_APP.dir} ${process.execPath} --import tsx tools/pack-secret.ts --backup ${backup}; sleep 30`;
+    const command = `cd ${ROOT} && TEMPLATE_APP=${EXAMPLE_APP.dir} ${process.execPath} --import tsx tools/secret/pack-secret.ts --backup ${backup}; sleep 30`;
     spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command]);
     try {
       for (const name of Object.keys(EXAMPLE_APP.app.secret.fields)) {

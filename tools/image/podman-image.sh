@@ -5,7 +5,7 @@
 # the unmodified Dockerfile.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=image.env
 source "$root/image.env"
 
@@ -24,7 +24,7 @@ work="${PODMAN_IMAGE_STORE:-$cache/podman}"
 
 usage() {
   cat <<USAGE
-Usage: tools/podman-image.sh COMMAND [ARGS]
+Usage: tools/image/podman-image.sh COMMAND [ARGS]
 
 Builds the app's images with podman, in a store of its own (.cache/podman, git- and
 docker-ignored; PODMAN_IMAGE_STORE names another folder):

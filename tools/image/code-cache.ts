@@ -24,9 +24,9 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Script } from 'node:vm';
 import { CODE_CACHE_CHANNEL, codeCacheProbe, SEED_FLAG } from './code-cache-probe';
-import { standIn } from '../src/app/stand-in';
-import { serveStandIn } from './stand-in-server';
-import { taskFolders, workerVariables } from './worker-env';
+import { standIn } from '../../src/app/stand-in';
+import { serveStandIn } from '../worker/stand-in-server';
+import { taskFolders, workerVariables } from '../worker/worker-env';
 
 const USAGE = `Usage: node <the entrypoint's node flags> ${SEED_FLAG} code-cache.cjs <bundle> <output app.js>
 
@@ -39,7 +39,7 @@ Exit code: 0 when written and accepted, 1 when the warm run failed or the cache 
 const wrap = (bundle: string): string => `(function (exports, require, module, __filename, __dirname) {${bundle}\n})`;
 
 const loader = (source: string, cache: Buffer): string => `'use strict';
-// Generated in the image build (tools/code-cache.ts): the app's bundle and V8's code cache for
+// Generated in the image build (tools/image/code-cache.ts): the app's bundle and V8's code cache for
 // it, made by this image's node. A cache from another node or other flags is rejected by V8,
 // which then compiles the source as usual.
 const script = new (require('node:vm').Script)(${JSON.stringify(source)}, {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { callbackDigest, fileDigest, folderDigest, resultDigest } from '../../tools/digest';
+import { callbackDigest, fileDigest, folderDigest, resultDigest } from '../../../tools/worker/digest';
 
 /**
  * iExec's own test vectors (GitHub, iExecBlockchainComputing), the same bytes in the same files:
