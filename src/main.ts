@@ -19,7 +19,7 @@ export async function run(app: IexecApp, { env, argv }: Invocation): Promise<num
   try {
     guardNodeEnvironment(env);
     const outputDir = resolveOutputDir(env);
-    const secret = readDeveloperSecret(env, app.secret);
+    const secret = app.secret === undefined ? undefined : readDeveloperSecret(env, app.secret);
     const args = parseRequesterArgs(argv, app.args);
     const { inputFiles, dataset } = readInputs(env);
     const protectedData = await app.protectedData?.read(dataset);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
-import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
+import { type StandInServer } from '../tools/worker/stand-in-server';
+import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
 import { APPS, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';
@@ -32,24 +33,24 @@ if (imageNode.skipped !== undefined) {
   });
 }
 
-describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, app, target, node }) => {
+describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ demo, app, target, node }) => {
   let upstream: StandInServer;
   let appDir: string;
   beforeAll(async () => {
-    upstream = await serveStandIn(standIn.create());
+    upstream = await serveDemoStandIn(demo);
     appDir = installBundleAlone(target, node);
   });
   afterAll(() => upstream.close());
   const runChild = (dir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}) => runChildOn(dir, env, { ...options, node });
-  const demoSecret = () => JSON.stringify(standIn.demoSecret(upstream.url));
+  const secret = () => demoSecret(demo, upstream.url);
   const expectNoLeak = (text: string) => {
-    for (const part of secretParts(standIn, upstream.url)) expect(text).not.toContain(part);
+    for (const part of secretParts(demo, upstream.url)) expect(text).not.toContain(part);
   };
 
   it('does its work and writes result.txt and computed.json, nothing else', async () => {
-    const { env, out } = workerEnvironment(demoSecret());
+    const { env, out } = workerEnvironment(secret());
     const before = upstream.handled;
-    const run = await runChild(appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(appDir, env, { args: demo.args });
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'result.txt']);
     expect(run.files['computed.json']).toBe(`{"deterministic-output-path":"${out}/result.txt"}`);
@@ -60,7 +61,7 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, a
 
   it('reports a missing secret with its code and exit code, and writes error.txt and computed.json', async () => {
     const { env, out } = workerEnvironment(undefined);
-    const run = await runChild(appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(appDir, env, { args: demo.args });
     const line = 'SECRET_MISSING: IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)';
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
     expect(run.files).toEqual({
@@ -70,33 +71,33 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, a
   });
 
   it('reads the requester arguments from its command line, and refuses an unknown one by code', async () => {
-    const run = await runChild(appDir, workerEnvironment(demoSecret()).env, { args: ['--no-such-option', 'value-canary'] });
+    const run = await runChild(appDir, workerEnvironment(secret()).env, { args: ['--no-such-option', 'value-canary'] });
     expect(run).toMatchObject({ code: 9, stderr: 'ARGS_INVALID: unknown option --no-such-option\n' });
     expect(JSON.stringify(run)).not.toContain('value-canary');
   });
 
   it('reports a missing IEXEC_OUT on stderr and in the exit code', async () => {
-    const { env } = workerEnvironment(demoSecret());
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') }, { args: standIn.demoArgs });
+    const { env } = workerEnvironment(secret());
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') }, { args: demo.args });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
   });
 
   it.runIf(process.getuid?.() === 0)('reports a read-only IEXEC_OUT (run as nobody) before calling its upstream', async () => {
-    const { env } = workerEnvironment(demoSecret());
+    const { env } = workerEnvironment(secret());
     const readOnly = mkdtempSync(join(tmpdir(), 'ro-'));
     chmodSync(readOnly, 0o755);
     chmodSync(appDir, 0o755);
     const before = upstream.requests.length;
-    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { args: standIn.demoArgs, uid: 65534, gid: 65534 });
+    const run = await runChild(appDir, { ...env, IEXEC_OUT: readOnly }, { args: demo.args, uid: 65534, gid: 65534 });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
     expect(upstream.requests.length).toBe(before);
   });
 
   it('reports an upstream with nothing listening as unreachable, with the system code', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const run = await runChild(appDir, workerEnvironment(JSON.stringify(standIn.demoSecret(url))).env, { args: standIn.demoArgs });
-    expect(run.code).toBe(app.errors[app.upstream.codes.unreachable]);
-    expect(run.stderr).toBe(`${app.upstream.codes.unreachable}: ${app.upstream.name} could not be reached (ECONNREFUSED)\n`);
+    const run = await runChild(appDir, workerEnvironment(demoSecret(demo, url)).env, { args: demo.args });
+    expect(run.code).toBe(app.errors[app.upstreams[0]!.codes.unreachable]);
+    expect(run.stderr).toBe(`${app.upstreams[0]!.codes.unreachable}: ${app.upstreams[0]!.name} could not be reached (ECONNREFUSED)\n`);
   });
 
   it.each([
@@ -105,8 +106,8 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', ({ standIn, a
   ])('reports %s by code only, never its message or stack', async (_, code) => {
     const preload = join(mkdtempSync(join(tmpdir(), 'preload-')), 'crash.cjs');
     writeFileSync(preload, code);
-    const { env, out } = workerEnvironment(demoSecret());
-    const run = await runChild(appDir, env, { args: standIn.demoArgs, nodeArgs: ['--require', preload] });
+    const { env, out } = workerEnvironment(secret());
+    const run = await runChild(appDir, env, { args: demo.args, nodeArgs: ['--require', preload] });
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('UNEXPECTED: unexpected internal error (details withheld: they may hold secret data)\n');
     expect(JSON.parse(run.files['computed.json']!)).toMatchObject({ 'deterministic-output-path': `${out}/error.txt` });
@@ -119,7 +120,7 @@ describe('the task context reaches the app through the plumbing (the second app 
   let upstream: StandInServer;
   let appDir: string;
   beforeAll(async () => {
-    upstream = await serveStandIn(QUOTE_APP.standIn.create());
+    upstream = await serveDemoStandIn(QUOTE_APP.demo);
     appDir = installBundleAlone(QUOTE_APP.target);
   });
   afterAll(() => upstream.close());
@@ -128,7 +129,7 @@ describe('the task context reaches the app through the plumbing (the second app 
     const topics = join(mkdtempSync(join(tmpdir(), 'inputs-')), 'topics.txt');
     writeFileSync(topics, 'patience\nother\n');
     const signature = 'requester-signature-canary-77';
-    const { env } = workerEnvironment(JSON.stringify(QUOTE_APP.standIn.demoSecret(upstream.url)), { inputFiles: [topics], requesterSecrets: new Map([[1, signature]]) });
+    const { env } = workerEnvironment(demoSecret(QUOTE_APP.demo, upstream.url), { inputFiles: [topics], requesterSecrets: new Map([[1, signature]]) });
     const run = await runChild(appDir, env);
     expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(run.files['result.txt']).toBe('On patience, in fr: be brief.');
@@ -137,27 +138,27 @@ describe('the task context reaches the app through the plumbing (the second app 
   });
 
   it('refuses an input file that escapes IEXEC_IN, naming nothing', async () => {
-    const { env } = workerEnvironment(JSON.stringify(QUOTE_APP.standIn.demoSecret(upstream.url)));
+    const { env } = workerEnvironment(demoSecret(QUOTE_APP.demo, upstream.url));
     const run = await runChild(appDir, { ...env, IEXEC_INPUT_FILES_NUMBER: '1', IEXEC_INPUT_FILE_NAME_1: '../../etc/passwd' });
     expect(run).toMatchObject({ code: 10, stderr: 'INPUT_INVALID: input file 1 has no usable file name\n' });
   });
 });
 
-describe.each(APPS)('the bundle of $label over https (node:https loads on first use)', ({ app, standIn, target }) => {
+describe.each(APPS)('the bundle of $label over https (node:https loads on first use)', ({ app, demo, target }) => {
   it('does its work over https, trusting the authority Node is given, and only that', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const tls = await serveStandIn(standIn.create(), { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+    const tls = await serveDemoStandIn(demo, { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
     try {
       const appDir = installBundleAlone(target);
-      const secret = JSON.stringify(standIn.demoSecret(tls.url));
-      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert }, { args: standIn.demoArgs });
+      const secret = demoSecret(demo, tls.url);
+      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert }, { args: demo.args });
       expect(trusted).toMatchObject({ code: 0, stderr: '' });
       // Without the authority the certificate is refused: TLS is really checked.
-      const untrusted = await runChild(appDir, workerEnvironment(secret).env, { args: standIn.demoArgs });
-      expect(untrusted.code).toBe(app.errors[app.upstream.codes.unreachable]);
+      const untrusted = await runChild(appDir, workerEnvironment(secret).env, { args: demo.args });
+      expect(untrusted.code).toBe(app.errors[app.upstreams[0]!.codes.unreachable]);
       expect(tls.handled).toBe(1);
     } finally {
       await tls.close();
@@ -173,12 +174,12 @@ describe('the example bundle', () => {
   });
 
   it("does not make Node load its fetch implementation (undici) or node:v8 at start, and sizes libuv's pool to one thread", async () => {
-    const upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
+    const upstream = await serveDemoStandIn(EXAMPLE_APP.demo);
     try {
       const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'modules.cjs');
       writeFileSync(probe, `process.on('exit', () => process.stderr.write(process.moduleLoadList.join('\\n') + '\\nUV_THREADPOOL_SIZE=' + process.env.UV_THREADPOOL_SIZE));`);
-      const env = workerEnvironment(JSON.stringify(EXAMPLE_APP.standIn.demoSecret(upstream.url))).env;
-      const run = await runChild(installBundleAlone(), env, { args: EXAMPLE_APP.standIn.demoArgs, nodeArgs: ['--require', probe] });
+      const env = workerEnvironment(demoSecret(EXAMPLE_APP.demo, upstream.url)).env;
+      const run = await runChild(installBundleAlone(), env, { args: EXAMPLE_APP.demo.args, nodeArgs: ['--require', probe] });
       expect(run.code).toBe(0);
       expect(run.stderr).toContain('NativeModule http');
       expect(run.stderr).not.toMatch(/undici/);

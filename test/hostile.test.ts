@@ -15,10 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TASK_ERRORS } from '../src/errors';
-import type { StandIn } from '../src/iexec/app';
+import type { DemoTask } from '../src/iexec/app';
 import { entrypointFlags } from '../tools/image/image-app';
-import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
-import { APPS, EXAMPLE_APP, type AppUnderTest } from './helpers/apps';
+import { type StandInServer } from '../tools/worker/stand-in-server';
+import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
+import { APPS_ONLINE, EXAMPLE_APP, type AppUnderTest } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { installBundleAlone, runChild, workerEnvironment, type ChildOptions, type ChildRun } from './helpers/worker';
 
@@ -40,7 +41,7 @@ const REQUESTER_CANARY = 'requester-secret-canary-4242';
 
 /** A task of `app` whose secret points at `url`, with a requester secret to watch for. */
 function task(app: AppUnderTest, url: string) {
-  return workerEnvironment(JSON.stringify(app.standIn.demoSecret(url)), { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
+  return workerEnvironment(demoSecret(app.demo, url), { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
 }
 
 /**
@@ -64,7 +65,7 @@ function expectOutcome(run: ChildRun, out: string, app: AppUnderTest, upstreamUr
   if (expected.stderr !== undefined) expect(run.stderr).toBe(expected.stderr);
   expect(readdirSync(join(out, '..')).sort()).toEqual(['iexec_in', 'iexec_out']);
   const everything = run.stdout + run.stderr + Object.values(run.files).join('');
-  for (const value of [...secretParts(app.standIn, upstreamUrl), REQUESTER_CANARY]) expect(everything).not.toContain(value);
+  for (const value of [...secretParts(app.demo, upstreamUrl), REQUESTER_CANARY]) expect(everything).not.toContain(value);
 }
 
 /**
@@ -72,8 +73,8 @@ function expectOutcome(run: ChildRun, out: string, app: AppUnderTest, upstreamUr
  * to the request (so a 2xx carries a valid body), under `status`, which may be anything of three
  * digits. 101 with `upgrade` switches protocols and keeps the connection open, as a server would.
  */
-async function serveStatusLine(standIn: StandIn, status: number, upgrade = false) {
-  const handler = standIn.create();
+async function serveStatusLine(demo: DemoTask, status: number, upgrade = false) {
+  const handler = demo.standIn!();
   let requests = 0;
   const server = createServer((socket: Socket) => {
     let head = '';
@@ -103,7 +104,7 @@ async function serveStatusLine(standIn: StandIn, status: number, upgrade = false
   };
 }
 
-describe.each(NODES.flatMap((node) => APPS.map((app) => ({ label: app.label, app, ...node }))))('$label, on $nodeLabel, answered any status line', ({ app, node }) => {
+describe.each(NODES.flatMap((node) => APPS_ONLINE.map((app) => ({ label: app.label, app, ...node }))))('$label, on $nodeLabel, answered any status line', ({ app, node }) => {
   it(`takes only 200-299 as an answer, anything else as its HTTP error (${CASES} generated statuses, seed ${SEED})`, async () => {
     const appDir = installBundleAlone(app.target, node);
     const statuses = fc.sample(
@@ -117,11 +118,11 @@ describe.each(NODES.flatMap((node) => APPS.map((app) => ({ label: app.label, app
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < cases.length) {
           const { status, upgrade } = cases[next++]!;
-          const upstream = await serveStatusLine(app.standIn, status, upgrade);
+          const upstream = await serveStatusLine(app.demo, status, upgrade);
           try {
             const { env, out } = task(app, upstream.url);
-            const run = await runChild(appDir, env, { args: app.standIn.demoArgs, node });
-            const { codes, name } = app.app.upstream;
+            const run = await runChild(appDir, env, { args: app.demo.args, node });
+            const { codes, name } = app.upstream;
             // A 204 has no body: not the JSON the app asked for.
             const [code, line] =
               status === 204 ? [codes.badResponse, `${codes.badResponse}: ${name} answer is not JSON`]
@@ -146,7 +147,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
   let upstream: StandInServer;
   let appDir: string;
   beforeAll(async () => {
-    upstream = await serveStandIn(app.standIn.create());
+    upstream = await serveDemoStandIn(app.demo);
     appDir = installBundleAlone(app.target, node);
   });
   afterAll(async () => {
@@ -154,8 +155,8 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
     // The app's folder holds app.js and nothing else, whatever the runs went through.
     expect(readdirSync(appDir)).toEqual(['app.js']);
   });
-  const runTask = (env: NodeJS.ProcessEnv, options: ChildOptions = {}) => runChild(appDir, env, { args: app.standIn.demoArgs, node, ...options });
-  const upstreamLine = (failure: 'unreachable', detail = '') => `${app.app.upstream.codes[failure]}: ${app.app.upstream.name} could not be reached${detail}`;
+  const runTask = (env: NodeJS.ProcessEnv, options: ChildOptions = {}) => runChild(appDir, env, { args: app.demo.args, node, ...options });
+  const upstreamLine = (failure: 'unreachable', detail = '') => `${app.app.upstreams[0]!.codes[failure]}: ${app.app.upstreams[0]!.name} could not be reached${detail}`;
 
   describe('files planted in IEXEC_OUT before it runs', () => {
     /** A link out of IEXEC_OUT (to a file, or to a name not there yet), a file, a folder. */
@@ -264,12 +265,12 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
       const dir = mkdtempSync(join(tmpdir(), 'tls-'));
       const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-      const tls = await serveStandIn(app.standIn.create(), { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
+      const tls = await serveDemoStandIn(app.demo, { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
       try {
         const { env, out } = task(app, tls.url);
         const run = await runTask({ ...env, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
         // Node still warns that the variable is set; the app does not act on it.
-        expectOutcome(run, out, app, tls.url, { exit: app.app.errors[app.app.upstream.codes.unreachable]!, line: upstreamLine('unreachable') });
+        expectOutcome(run, out, app, tls.url, { exit: app.app.errors[app.app.upstreams[0]!.codes.unreachable]!, line: upstreamLine('unreachable') });
         expect(run.stderr).toContain(`${upstreamLine('unreachable')}\n`);
         expect(tls.requests).toEqual([]);
       } finally {

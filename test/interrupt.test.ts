@@ -12,15 +12,16 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
+import { type StandInServer } from '../tools/worker/stand-in-server';
+import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
 import { EXAMPLE_APP } from './helpers/apps';
 import { appCommand, installBundleAlone, workerEnvironment } from './helpers/worker';
 
-const { standIn } = EXAMPLE_APP;
+const { demo } = EXAMPLE_APP;
 let upstream: StandInServer;
 let appDir: string;
 beforeAll(async () => {
-  upstream = await serveStandIn(standIn.create());
+  upstream = await serveDemoStandIn(demo);
   appDir = installBundleAlone();
 });
 afterAll(() => upstream.close());
@@ -49,7 +50,7 @@ const FILE_CALLS = 'openat,write,close,rename,unlink';
 
 /** node app.js, under strace with delayed file calls on the output files when strace is there. */
 function command(out: string): [string, string[]] {
-  const app = [...appCommand(appDir), ...standIn.demoArgs];
+  const app = [...appCommand(appDir), ...demo.args];
   if (!HAS_STRACE) return [app[0]!, app.slice(1)];
   const paths = OUTPUT_FILES.flatMap((file) => ['-P', join(out, file)]);
   return ['strace', ['-f', '-qq', '-o', '/dev/null', ...paths, '-e', `trace=${FILE_CALLS}`, '-e', `inject=${FILE_CALLS}:delay_enter=4000`, ...app]];
@@ -57,7 +58,7 @@ function command(out: string): [string, string[]] {
 
 /** Runs the bundle and kills it `killAfterAnswerMs` after the upstream answered (or `killAfterStartMs` after spawn). */
 async function runAndKill(when: { killAfterAnswerMs?: number; killAfterStartMs?: number }) {
-  const { env, out } = workerEnvironment(JSON.stringify(standIn.demoSecret(upstream.url)));
+  const { env, out } = workerEnvironment(demoSecret(demo, upstream.url));
   const [program, args] = command(out);
   // Its own process group, so that one SIGKILL takes strace and node together.
   const child = spawn(program, args, { cwd: appDir, env, stdio: 'ignore', detached: true });

@@ -1,3 +1,4 @@
+import { demoSecret } from '../tools/worker/demo-task';
 import { http, HttpResponse } from 'msw';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +16,13 @@ import { mockNetwork } from './helpers/msw';
 const UPSTREAM = 'https://upstream.test';
 const server = mockNetwork();
 
-describe.each(APPS)('run, for $label', ({ app, standIn }) => {
-  const secret = JSON.stringify(standIn.demoSecret(UPSTREAM));
-  const serveStandIn = () => server.use(http.all(`${UPSTREAM}/*`, ({ request }) => standIn.create()(request)));
+describe.each(APPS)('run, for $label', ({ app, demo }) => {
+  const secret = demoSecret(demo, UPSTREAM);
+  const serveStandIn = () => server.use(http.all(`${UPSTREAM}/*`, ({ request }) => demo.standIn!()(request)));
 
   it('writes result.txt, then computed.json pointing at it, and prints only the log', async () => {
     serveStandIn();
-    const { out, exitCode, files, stdout, stderr } = await runApp(app, { IEXEC_APP_DEVELOPER_SECRET: secret }, standIn.demoArgs);
+    const { out, exitCode, files, stdout, stderr } = await runApp(app, { IEXEC_APP_DEVELOPER_SECRET: secret }, demo.args);
     expect(exitCode).toBe(0);
     expect(Object.keys(files).sort()).toEqual(['computed.json', 'result.txt']);
     expect(files['result.txt']!.length).toBeGreaterThan(0);
@@ -39,8 +40,8 @@ describe.each(APPS)('run, for $label', ({ app, standIn }) => {
     ['upstream HTTP error', { IEXEC_APP_DEVELOPER_SECRET: secret }, undefined],
   ])('reports %s on stderr, in error.txt and in computed.json, with its exit code', async (what, env, argv) => {
     server.use(http.all(`${UPSTREAM}/*`, () => new HttpResponse(null, { status: 500 })));
-    const code = what === 'upstream HTTP error' ? app.upstream.codes.httpError : what;
-    const { out, exitCode, files, stderr, stdout } = await runApp(app, env, argv ?? standIn.demoArgs);
+    const code = what === 'upstream HTTP error' ? app.upstreams[0]!.codes.httpError : what;
+    const { out, exitCode, files, stderr, stdout } = await runApp(app, env, argv ?? demo.args);
     const line = files['error.txt']!;
     expect(line.startsWith(`${code}: `)).toBe(true);
     expect(stderr).toBe(`${line}\n`);
@@ -53,8 +54,8 @@ describe.each(APPS)('run, for $label', ({ app, standIn }) => {
   it("never prints or writes a requester secret, whatever the outcome", async () => {
     const canary = 'requester-canary-5f1c9e';
     for (const status of [200, 500]) {
-      server.use(http.all(`${UPSTREAM}/*`, ({ request }) => (status === 200 ? standIn.create()(request) : new HttpResponse(null, { status }))));
-      const { files, stdout, stderr } = await runApp(app, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_REQUESTER_SECRET_1: canary }, standIn.demoArgs);
+      server.use(http.all(`${UPSTREAM}/*`, ({ request }) => (status === 200 ? demo.standIn!()(request) : new HttpResponse(null, { status }))));
+      const { files, stdout, stderr } = await runApp(app, { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_REQUESTER_SECRET_1: canary }, demo.args);
       expect(stdout + stderr + Object.values(files).join('')).not.toContain(canary);
     }
   });
@@ -64,27 +65,27 @@ describe.each(APPS)('run, for $label', ({ app, standIn }) => {
     expect(new Set(all).size).toBe(all.length);
     expect(Math.min(...all)).toBeGreaterThanOrEqual(1);
     expect(Math.max(...all)).toBeLessThanOrEqual(125);
-    for (const code of Object.values(app.upstream.codes)) expect(app.errors).toHaveProperty(code);
+    for (const code of Object.values(app.upstreams[0]!.codes)) expect(app.errors).toHaveProperty(code);
   });
 });
 
 describe('run, what it hands the work', () => {
   it("the task's place in its bag of tasks", async () => {
-    const { app, standIn } = APPS[0]!;
+    const { app, demo } = APPS[0]!;
     const seen = vi.fn(async () => ({ result: 'ok' }));
-    const env = { IEXEC_APP_DEVELOPER_SECRET: JSON.stringify(standIn.demoSecret(UPSTREAM)), IEXEC_BOT_SIZE: '3', IEXEC_BOT_FIRST_INDEX: '0', IEXEC_BOT_TASK_INDEX: '2' };
+    const env = { IEXEC_APP_DEVELOPER_SECRET: demoSecret(demo, UPSTREAM), IEXEC_BOT_SIZE: '3', IEXEC_BOT_FIRST_INDEX: '0', IEXEC_BOT_TASK_INDEX: '2' };
     expect((await runApp({ ...app, run: seen }, env)).exitCode).toBe(0);
     expect(seen).toHaveBeenCalledWith(expect.objectContaining({ bot: { size: 3, firstIndex: 0, index: 2 } }));
   });
 });
 
 describe('run, for an app that takes a protected data', () => {
-  const { app, standIn } = APPS[0]!;
+  const { app, demo } = APPS[0]!;
   const protectedData = defineProtectedData({
     schema: z.object({ email: z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an email address' })), score: z.number() }),
     fields: { email: { description: 'an address' }, score: { description: 'a number' } },
   });
-  const secret = JSON.stringify(standIn.demoSecret(UPSTREAM));
+  const secret = demoSecret(demo, UPSTREAM);
   const withDataset = async (data: DataObject) => {
     const file = await protectedDataFile(data, 'borsh');
     return { IEXEC_APP_DEVELOPER_SECRET: secret, IEXEC_IN: dirname(file), IEXEC_DATASET_ADDRESS: basename(file), IEXEC_DATASET_FILENAME: basename(file) };

@@ -4,6 +4,7 @@
  * code), for the common shapes of a task. A task a worker would run must succeed; only what the
  * generation cannot give (a secret, on a standard task) may fail, with its own code.
  */
+import { demoSecret } from '../tools/worker/demo-task';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,13 +34,13 @@ const SHAPES: Record<string, () => TaskFiles> = {
 const CASES = GENERATIONS.flatMap((generation) => Object.keys(SHAPES).map((shape) => ({ generation, shape })));
 
 describe.each(APPS)('$label, under every worker generation', (app) => {
-  const { standIn } = app;
+  const { demo } = app;
   const bundle = bundleAgainstStandIn(app);
 
   it.each(CASES)('$generation: $shape', async ({ generation, shape }) => {
-    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url)), { ...SHAPES[shape]!(), generation });
+    const { env } = workerEnvironment(demoSecret(demo, bundle.upstream.url), { ...SHAPES[shape]!(), generation });
     if (shape === 'no dataset, no input file') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
-    const run = await runChild(bundle.appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(bundle.appDir, env, { args: demo.args });
     if (generation === 'v8-standard') {
       // A standard task has no secret service: this app needs its secret, and says so.
       expect(run.stderr).toMatch(/^SECRET_MISSING: /);
@@ -52,10 +53,10 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   });
 
   it('v9-tdx: a bulk task of three datasets, besides the zero address of its own', async () => {
-    const { env } = workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url)), { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
+    const { env } = workerEnvironment(demoSecret(demo, bundle.upstream.url), { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('3');
     expect(env.IEXEC_DATASET_FILENAME).toBe(ZERO_ADDRESS);
-    const run = await runChild(bundle.appDir, env, { args: standIn.demoArgs });
+    const run = await runChild(bundle.appDir, env, { args: demo.args });
     expect([run.code, run.stderr]).toEqual([0, '']);
   });
 });

@@ -1,15 +1,15 @@
 /**
- * The app the tools work on: its contract (src/app/index.ts) and the stand-in of its upstream
- * (src/app/stand-in.ts). TEMPLATE_APP names another contract folder: the tests use it to prove
- * that every tool is generic (test/fixtures/quote-app).
+ * The app the tools work on: its contract (src/app/index.ts) and its demo task (src/app/demo.ts).
+ * TEMPLATE_APP names another contract folder: the tests use it to prove that every tool is
+ * generic (test/fixtures/*-app).
  */
 import { basename, join, resolve } from 'node:path';
-import type { IexecApp, StandIn } from '../src/iexec/app';
+import type { DemoTask, IexecApp } from '../src/iexec/app';
 import { DEFAULT_TARGET, ROOT, type BundleTarget } from './build';
 
 export interface AppUnderWork {
   app: IexecApp;
-  standIn: StandIn;
+  demo: DemoTask;
   target: BundleTarget;
 }
 
@@ -22,9 +22,9 @@ export function targetOf(appDir: string): BundleTarget {
 
 export async function loadApp(appDir = process.env.TEMPLATE_APP ?? DEFAULT_TARGET.appDir): Promise<AppUnderWork> {
   const target = targetOf(appDir);
-  const [{ app }, { standIn }] = await Promise.all([
+  const [{ app }, { demo }] = await Promise.all([
     import(join(target.appDir, 'index.ts')) as Promise<{ app: IexecApp }>,
-    import(join(target.appDir, 'stand-in.ts')) as Promise<{ standIn: StandIn }>,
+    import(join(target.appDir, 'demo.ts')) as Promise<{ demo: DemoTask }>,
   ]);
-  return { app, standIn, target };
+  return { app, demo, target };
 }

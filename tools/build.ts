@@ -7,7 +7,10 @@ import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DemoTask } from '../src/iexec/app';
 import { parseOptions } from './cli';
+import { writeDemoFiles } from './worker/demo-files';
+import { demoFilesBeside } from './worker/demo-task';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUNDLE = `${ROOT}dist/app.js`;
@@ -197,6 +200,9 @@ export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarg
   // The repository is ESM ("type": "module"); this keeps dist/app.js CommonJS when run from here.
   // Alone in /app there is no package.json at all, and CommonJS is Node's default.
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');
+  // The demo task's files, for the image build's warm run (tools/image/code-cache.ts).
+  const { demo } = (await import(join(appDir, 'demo.ts'))) as { demo: DemoTask };
+  await writeDemoFiles(demo, demoFilesBeside(outfile));
   return app.metafile;
 }
 

@@ -14,7 +14,7 @@ export const app = defineApp({
     schema: z.strictObject({ key: z.optional(counterName) }),
     options: { key: { description: "the counter to hit in the secret's namespace (default: the secret's key)" } },
   }),
-  upstream: counterService,
+  upstreams: [counterService],
   errors: counterService.errors,
   resultVaries: 'the count grows with every hit',
   async run({ secret, args }) {

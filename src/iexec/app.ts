@@ -30,34 +30,54 @@ export interface TaskResult {
 
 /** The values of a protected data spec; undefined for an app that declares none. */
 export type ProtectedValues<P> = P extends ProtectedDataSpec ? z.output<P['schema']> : undefined;
+/** The developer secret's values; undefined for an app that declares none. */
+export type SecretValues<S> = S extends SecretSpec ? z.output<S['schema']> : undefined;
 
 /**
  * The app's contract: the one thing src/main.ts, the tools and the generic tests know about the
- * app. src/app/index.ts exports one (`app`); src/app/stand-in.ts the stand-in of its upstream.
+ * app. src/app/index.ts exports one (`app`); src/app/demo.ts its demo task (`demo`).
  */
-
-export interface IexecApp<S extends SecretSpec = SecretSpec, A extends ArgsSpec = ArgsSpec, P extends ProtectedDataSpec | undefined = ProtectedDataSpec | undefined> {
-  secret: S;
+export interface IexecApp<S extends SecretSpec | undefined = SecretSpec | undefined, A extends ArgsSpec = ArgsSpec, P extends ProtectedDataSpec | undefined = ProtectedDataSpec | undefined> {
+  /** The developer secret's fields, if the app takes one (IEXEC_APP_DEVELOPER_SECRET, pushed once per app). */
+  secret?: S;
   args: A;
   /** The protected data the app takes as its dataset (DataProtector), if it takes one: its fields and their types. */
   protectedData?: P;
-  /** The remote service the app calls, which the stand-in replaces in local runs and tests. */
-  upstream: Upstream;
-  /** The app's own error codes (its upstream's included); their exit codes must not reuse the plumbing's. */
+  /** The remote services the app calls, none for an app that works offline. */
+  upstreams: readonly Upstream[];
+  /** The app's own error codes (its upstreams' included); their exit codes must not reuse the plumbing's. */
   errors: ErrorTable;
   /** Why the result differs from one run to the next, when it does (replicated workers then disagree). */
   resultVaries?: string;
-  run(task: Task<z.output<S['schema']>, z.output<A['schema']>, ProtectedValues<P>>): Promise<TaskResult>;
+  run(task: Task<SecretValues<S>, z.output<A['schema']>, ProtectedValues<P>>): Promise<TaskResult>;
 }
 
-export const defineApp = <S extends SecretSpec, A extends ArgsSpec, P extends ProtectedDataSpec | undefined = undefined>(app: IexecApp<S, A, P>): IexecApp<S, A, P> => app;
+export const defineApp = <S extends SecretSpec | undefined = undefined, A extends ArgsSpec = ArgsSpec, P extends ProtectedDataSpec | undefined = undefined>(
+  app: IexecApp<S, A, P>,
+): IexecApp<S, A, P> => app;
 
-/** The stand-in of the app's upstream, for local runs, benchmarks and tests (never bundled). */
-export interface StandIn<S extends SecretSpec = SecretSpec> {
-  /** A fresh service with its own state, answering as the real one does (fetch API). */
-  create(): (request: Request) => Response | Promise<Response>;
-  /** A valid secret that points the app at a stand-in served at `url`. */
-  demoSecret(url: string): z.input<S['schema']>;
-  /** Requester arguments a demo run passes. */
-  demoArgs: string[];
+/** A service that answers as the app's upstreams do (fetch API), with its own fresh state. */
+export type StandInService = (request: Request) => Response | Promise<Response>;
+
+/**
+ * A task to try the app with, without iExec and without the network: what npm run local, the
+ * benchmarks, the memory measurement, the image build's warm run and the generic tests run.
+ * Never bundled. Its values are a demo's: nothing secret.
+ */
+export interface DemoTask<S extends SecretSpec | undefined = SecretSpec | undefined> {
+  /** A stand-in of the app's upstreams (one service answering for all), served on 127.0.0.1; none for an offline app. */
+  standIn?: () => StandInService;
+  /** The developer secret, for an app that takes one; `standInUrl` is where the stand-in is served ('' without one). */
+  secret?: (standInUrl: string) => S extends SecretSpec ? z.input<S['schema']> : never;
+  /** The requester's arguments. */
+  args: string[];
+  /** Input files, by name: what the requester gives with --input-files. */
+  inputFiles?: Readonly<Record<string, string>>;
+  /** Requester secrets, by index (IEXEC_REQUESTER_SECRET_<n>). */
+  requesterSecrets?: Readonly<Record<number, string>>;
+  /**
+   * The protected data given as the dataset, as `npm run local -- --protected-data FILE.json`
+   * takes it: made by DataProtector's own serializer.
+   */
+  protectedData?: Readonly<Record<string, unknown>>;
 }

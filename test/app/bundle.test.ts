@@ -1,13 +1,14 @@
 /** The example app's own end-to-end behaviour: the real bundle against the counter's stand-in. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
+import { type StandInServer } from '../../tools/worker/stand-in-server';
+import { serveDemoStandIn } from '../../tools/worker/demo-task';
 import { EXAMPLE_APP } from '../helpers/apps';
 import { installBundleAlone, runChild, workerEnvironment } from '../helpers/worker';
 
 let upstream: StandInServer;
 let appDir: string;
 beforeAll(async () => {
-  upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
+  upstream = await serveDemoStandIn(EXAMPLE_APP.demo);
   appDir = installBundleAlone();
 });
 afterAll(() => upstream.close());

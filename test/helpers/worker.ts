@@ -6,7 +6,8 @@ import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
 import { entrypointFlags, installImageApp } from '../../tools/image/image-app';
 import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker/worker-env';
 import { afterAll, beforeAll } from 'vitest';
-import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
+import { type StandInServer } from '../../tools/worker/stand-in-server';
+import { serveDemoStandIn } from '../../tools/worker/demo-task';
 import type { AppUnderTest } from './apps';
 import { mutationChild } from './mutation';
 
@@ -19,10 +20,10 @@ export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET, node =
  * For a describe block: the app's stand-in served on loopback and its bundle installed alone,
  * both ready before its tests (read them inside a test, not at collection).
  */
-export function bundleAgainstStandIn({ standIn, target }: AppUnderTest, node?: string): { readonly upstream: StandInServer; readonly appDir: string } {
+export function bundleAgainstStandIn({ demo, target }: AppUnderTest, node?: string): { readonly upstream: StandInServer; readonly appDir: string } {
   const state = {} as { upstream: StandInServer; appDir: string };
   beforeAll(async () => {
-    state.upstream = await serveStandIn(standIn.create());
+    state.upstream = await serveDemoStandIn(demo);
     state.appDir = installBundleAlone(target, node);
   });
   afterAll(() => state.upstream.close());

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE } from '../../tools/build';
 import { codeCacheProbe } from '../../tools/image/code-cache-probe';
 import { resultDigest } from '../../tools/worker/digest';
-import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
+import { type StandInServer } from '../../tools/worker/stand-in-server';
+import { demoSecret, serveDemoStandIn } from '../../tools/worker/demo-task';
 import { workerVariables } from '../../tools/worker/worker-env';
 import { EXAMPLE_APP } from '../helpers/apps';
 import { podmanImage, TARGET_IMAGES, type Target } from '../helpers/podman';
@@ -14,12 +15,12 @@ import { teeEnv } from '../helpers/tee';
 import { workerEnvironment } from '../helpers/worker';
 
 const images = inject('images');
-const { standIn } = EXAMPLE_APP;
+const { demo } = EXAMPLE_APP;
 const MISSING_SECRET_LINE = 'SECRET_MISSING: IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)';
 
 let upstream: StandInServer;
 beforeAll(async () => {
-  upstream = await serveStandIn(standIn.create());
+  upstream = await serveDemoStandIn(demo);
 });
 afterAll(() => upstream?.close());
 
@@ -33,7 +34,7 @@ afterAll(() => upstream?.close());
 async function runTask(
   target: Target,
   secret: string | undefined,
-  { args = standIn.demoArgs, readOnlyOut = false, nodeArgs = [] as string[], mounts = [] as string[], env = {} as NodeJS.ProcessEnv, plant = undefined as ((out: string) => void) | undefined } = {},
+  { args = demo.args, readOnlyOut = false, nodeArgs = [] as string[], mounts = [] as string[], env = {} as NodeJS.ProcessEnv, plant = undefined as ((out: string) => void) | undefined } = {},
 ) {
   const host = workerEnvironment(undefined);
   const variables = { ...workerVariables({ input: '/iexec_in', out: '/iexec_out', hostInput: host.input }, secret), ...env };
@@ -65,13 +66,13 @@ const onHost = (out: string, path: string) => {
 
 const skipped = (target: Target) => images[target].skipped;
 const because = (target: Target) => (skipped(target) ? ` (SKIPPED: ${skipped(target)})` : '');
-const demoSecret = () => JSON.stringify(standIn.demoSecret(upstream.url));
+const secret = () => demoSecret(demo, upstream.url);
 
 describe.each<Target>(['tdx', 'scone'])('the %s image, run as a worker runs it', (target) => {
   describe.skipIf(skipped(target))(`${TARGET_IMAGES[target]}${because(target)}`, () => {
     it('does its work with the requester args, and writes result.txt then computed.json', async () => {
       const before = upstream.handled;
-      const run = await runTask(target, demoSecret());
+      const run = await runTask(target, secret());
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(upstream.handled - before).toBe(1);
       expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'result.txt']);
@@ -81,7 +82,7 @@ describe.each<Target>(['tdx', 'scone'])('the %s image, run as a worker runs it',
     });
 
     it('the requester args reach the app (an unknown option is ARGS_INVALID, exit code 9)', async () => {
-      const run = await runTask(target, demoSecret(), { args: ['--not-an-option', 'x'] });
+      const run = await runTask(target, secret(), { args: ['--not-an-option', 'x'] });
       expect(run).toMatchObject({ code: 9, stderr: 'ARGS_INVALID: unknown option --not-an-option\n' });
       expect(JSON.parse(run.files['computed.json']!)).toMatchObject({ 'error-message': 'ARGS_INVALID: unknown option --not-an-option' });
     });
@@ -99,14 +100,14 @@ describe.each<Target>(['tdx', 'scone'])('the %s image, run as a worker runs it',
 
     it('a read-only /iexec_out is OUTPUT_UNWRITABLE, exit code 8, before any call upstream', async () => {
       const before = upstream.requests.length;
-      const run = await runTask(target, demoSecret(), { readOnlyOut: true });
+      const run = await runTask(target, secret(), { readOnlyOut: true });
       expect(run).toMatchObject({ code: 8, stdout: '', stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n', files: {} });
       expect(upstream.requests.length).toBe(before);
     });
 
     it("NODE_DEBUG in the worker's environment is ENVIRONMENT_UNSAFE, exit code 12, before any call upstream", async () => {
       const before = upstream.requests.length;
-      const run = await runTask(target, demoSecret(), { env: { NODE_DEBUG: 'http' } });
+      const run = await runTask(target, secret(), { env: { NODE_DEBUG: 'http' } });
       const line = 'ENVIRONMENT_UNSAFE: NODE_DEBUG is set: Node would print what the app sends, credentials included (unset it)';
       expect(run).toMatchObject({ code: 12, stdout: '', stderr: `${line}\n` });
       expect(JSON.parse(run.files['computed.json']!)).toEqual({ 'deterministic-output-path': '/iexec_out/error.txt', 'error-message': line });
@@ -114,7 +115,7 @@ describe.each<Target>(['tdx', 'scone'])('the %s image, run as a worker runs it',
     });
 
     it('a link planted at /iexec_out/.result.txt.tmp is OUTPUT_UNWRITABLE, exit code 8, and nothing lands where it points', async () => {
-      const run = await runTask(target, demoSecret(), { plant: (out) => symlinkSync('/iexec_in/escaped', join(out, '.result.txt.tmp')) });
+      const run = await runTask(target, secret(), { plant: (out) => symlinkSync('/iexec_in/escaped', join(out, '.result.txt.tmp')) });
       const line = 'OUTPUT_UNWRITABLE: cannot write result.txt in IEXEC_OUT (EEXIST)';
       expect(run).toMatchObject({ code: 8, stderr: `${line}\n` });
       expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'error.txt']);
@@ -124,7 +125,7 @@ describe.each<Target>(['tdx', 'scone'])('the %s image, run as a worker runs it',
     it("uses the code cache the image's build made with the image's own node", async () => {
       const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'code-cache.cjs');
       writeFileSync(probe, codeCacheProbe());
-      const run = await runTask(target, demoSecret(), { nodeArgs: ['--require', '/probe.cjs'], mounts: ['-v', `${probe}:/probe.cjs:ro`] });
+      const run = await runTask(target, secret(), { nodeArgs: ['--require', '/probe.cjs'], mounts: ['-v', `${probe}:/probe.cjs:ro`] });
       expect(run).toMatchObject({ code: 0, stderr: 'code cache: accepted\n' });
     });
   });

@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../tools/build';
 import { codeCacheProbe } from '../../tools/image/code-cache-probe';
 import { knownTo } from '../../tools/image/image-app';
-import { serveStandIn, type StandInServer } from '../../tools/worker/stand-in-server';
+import { type StandInServer } from '../../tools/worker/stand-in-server';
+import { demoSecret, serveDemoStandIn } from '../../tools/worker/demo-task';
 import { EXAMPLE_APP } from '../helpers/apps';
 import { dockerfileStages, execForm } from '../helpers/tee';
 import { workerEnvironment } from '../helpers/worker';
 
 let upstream: StandInServer;
 beforeAll(async () => {
-  upstream = await serveStandIn(EXAMPLE_APP.standIn.create());
+  upstream = await serveDemoStandIn(EXAMPLE_APP.demo);
 });
 afterAll(() => upstream.close());
 
@@ -54,9 +55,9 @@ describe('the SCONE image layout, run as its ENTRYPOINT says', () => {
     const probe = join(mkdtempSync(join(tmpdir(), 'probe-')), 'code-cache.cjs');
     writeFileSync(probe, codeCacheProbe());
     const args = ['--require', probe, ...rest];
-    const { env, out } = workerEnvironment(JSON.stringify(EXAMPLE_APP.standIn.demoSecret(upstream.url)));
+    const { env, out } = workerEnvironment(demoSecret(EXAMPLE_APP.demo, upstream.url));
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(command, [...args, ...EXAMPLE_APP.standIn.demoArgs], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(command, [...args, ...EXAMPLE_APP.demo.args], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
       child.on('close', (code) => resolve({ code, stderr }));

@@ -9,8 +9,8 @@
  * The seed makes the file the same bytes on every build: V8 seeds its string hashes at random in
  * each process, and the cache's layout follows them. V8 leaves --random-seed out of the flags a
  * cache is checked against, so the entrypoint, which has no seed, accepts it.
- * It runs the app once in this process (a full task with the demo's secret and arguments against
- * the stand-in of its upstream on loopback, so that the functions a task runs are compiled and
+ * It runs the app once in this process (a full task: the demo task, src/app/demo.ts, against
+ * the stand-in of its upstreams on loopback, so that the functions a task runs are compiled and
  * cached too), writes the file, then runs the written file in a child with the same node and
  * flags and fails unless V8 accepted its cache.
  *
@@ -24,9 +24,9 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Script } from 'node:vm';
 import { CODE_CACHE_CHANNEL, codeCacheProbe, SEED_FLAG } from './code-cache-probe';
-import { standIn } from '../../src/app/stand-in';
-import { serveStandIn } from '../worker/stand-in-server';
-import { taskFolders, workerVariables } from '../worker/worker-env';
+import { demo } from '../../src/app/demo';
+import { demoFilesBeside, startDemo } from '../worker/demo-task';
+import { taskFolders } from '../worker/worker-env';
 
 const USAGE = `Usage: node <the entrypoint's node flags> ${SEED_FLAG} code-cache.cjs <bundle> <output app.js>
 
@@ -50,25 +50,25 @@ require('node:diagnostics_channel').channel(${JSON.stringify(CODE_CACHE_CHANNEL)
 script.runInThisContext()(exports, require, module, __filename, __dirname);
 `;
 
-/** A task's folders and environment, with the demo secret pointing at a fresh stand-in. */
-async function demoTask<T>(use: (env: NodeJS.ProcessEnv, out: string) => Promise<T>): Promise<T> {
-  const upstream = await serveStandIn(standIn.create());
+/** One task of the demo (src/app/demo.ts): its folders and environment, against a fresh stand-in. */
+async function demoTask<T>(bundle: string, use: (env: NodeJS.ProcessEnv, out: string) => Promise<T>): Promise<T> {
+  const run = await startDemo(demo, demoFilesBeside(bundle));
   const root = mkdtempSync(join(tmpdir(), 'code-cache-'));
   try {
     const folders = taskFolders(root);
-    return await use(workerVariables(folders, JSON.stringify(standIn.demoSecret(upstream.url))), folders.out);
+    return await use(run.variables(folders), folders.out);
   } finally {
-    await upstream.close();
+    await run.close();
     rmSync(root, { recursive: true, force: true });
   }
 }
 
 /** Runs one task of the app in this process and returns V8's code cache taken after it. */
-function warmRun(source: string, filename: string): Promise<Buffer> {
-  return demoTask(async (env, out) => {
+function warmRun(bundle: string, source: string, filename: string): Promise<Buffer> {
+  return demoTask(bundle, async (env, out) => {
     Object.assign(process.env, env);
     // The app reads the requester's arguments after the script, as in the image.
-    process.argv = [process.execPath, filename, ...standIn.demoArgs];
+    process.argv = [process.execPath, filename, ...demo.args];
     const script = new Script(source, { filename });
     const module = { exports: {} };
     (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, filename, dirname(filename));
@@ -77,7 +77,7 @@ function warmRun(source: string, filename: string): Promise<Buffer> {
       if (waited > 30_000) throw new Error('the warm run did not finish within 30 s');
       await sleep(10);
     }
-    if (!existsSync(join(out, 'result.txt'))) throw new Error(`the warm run failed: ${readFileSync(join(out, 'error.txt'), 'utf8')}`);
+    if (existsSync(join(out, 'error.txt'))) throw new Error(`the warm run failed: ${readFileSync(join(out, 'error.txt'), 'utf8')}`);
     return script.createCachedData();
   });
 }
@@ -86,13 +86,13 @@ function warmRun(source: string, filename: string): Promise<Buffer> {
 const entrypointFlags = () => process.execArgv.filter((flag) => flag !== SEED_FLAG);
 
 /** Runs the written app in a fresh process with this node and the entrypoint's flags: was its cache accepted? */
-function acceptedByFreshProcess(app: string): Promise<boolean> {
-  return demoTask(async (env) => {
+function acceptedByFreshProcess(bundle: string, app: string): Promise<boolean> {
+  return demoTask(bundle, async (env) => {
     const probe = join(dirname(env.IEXEC_OUT ?? ''), 'probe.cjs');
     writeFileSync(probe, codeCacheProbe());
     const stderr = await new Promise<string>((resolve) => {
       let text = '';
-      const child = spawn(process.execPath, [...entrypointFlags(), '--require', probe, app, ...standIn.demoArgs], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...entrypointFlags(), '--require', probe, app, ...demo.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr.on('data', (chunk: Buffer) => (text += chunk));
       child.on('close', () => resolve(text));
     });
@@ -102,7 +102,7 @@ function acceptedByFreshProcess(app: string): Promise<boolean> {
 
 async function embedCodeCache(bundle: string, output: string): Promise<{ cacheBytes: number; fileBytes: number }> {
   const source = wrap(readFileSync(bundle, 'utf8'));
-  const cache = await warmRun(source, output);
+  const cache = await warmRun(bundle, source, output);
   const text = loader(source, cache);
   mkdirSync(dirname(output), { recursive: true });
   writeFileSync(output, text);
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv.length !== 2 || bundle === undefined || output === undefined) return (console.error(USAGE), 2);
   if (!process.execArgv.includes(SEED_FLAG)) return (console.error(`code cache: run with ${SEED_FLAG}, or its bytes change from one run to the next\n\n${USAGE}`), 2);
   const { cacheBytes, fileBytes } = await embedCodeCache(bundle, output);
-  if (!(await acceptedByFreshProcess(output))) {
+  if (!(await acceptedByFreshProcess(bundle, output))) {
     console.error(`code cache: rejected by a fresh ${process.version} with flags [${entrypointFlags().join(' ')}]`);
     return 1;
   }

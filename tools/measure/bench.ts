@@ -17,8 +17,9 @@ import { loadApp, type AppUnderWork } from '../app';
 import { type BenchNode, benchNodes } from './bench-nodes';
 import { BUNDLE_BUDGET_BYTES, ROOT, buildBundle } from '../build';
 import { parseOptions } from '../cli';
-import { serveStandIn, type StandInServer } from '../worker/stand-in-server';
-import { taskFolders, workerVariables } from '../worker/worker-env';
+import { startDemoTask } from '../worker/demo-files';
+import type { DemoRun } from '../worker/demo-task';
+import { taskFolders } from '../worker/worker-env';
 import { measureFootprint, type Footprint } from './footprint';
 import { IMAGE_APP_BUDGET_BYTES } from '../image/image-app';
 
@@ -84,21 +85,21 @@ async function prepare(work: string, { target }: AppUnderWork): Promise<[BenchNo
   ]]);
 }
 
-/** What every run needs: a folder to work in, the app and its stand-in upstream. */
+/** What every run needs: a folder to work in, the app and its demo task (its stand-in served). */
 interface Bench {
   work: string;
   app: AppUnderWork;
-  upstream: StandInServer;
+  demo: DemoRun;
 }
 
-/** A worker's environment for one run, with the app's demo secret (and the floor's request) aimed at `url`. */
-function taskEnv({ work, app, upstream }: Bench, url = upstream.url): { env: NodeJS.ProcessEnv; out: string } {
+/** A worker's environment for one run of the demo task, its secret (and the floor's request) aimed at the stand-in named `host`. */
+function taskEnv({ work, demo }: Bench, host = '127.0.0.1'): { env: NodeJS.ProcessEnv; out: string } {
   const folders = taskFolders(mkdtempSync(join(work, 'task-')));
-  return { out: folders.out, env: { ...workerVariables(folders, JSON.stringify(app.standIn.demoSecret(url))), FLOOR_URL: url } };
+  return { out: folders.out, env: { ...demo.variables(folders, { host }), FLOOR_URL: demo.upstream.url.replace('127.0.0.1', host) } };
 }
 
 /** The variant's command line: node arguments, then the demo's requester arguments (the floor ignores them). */
-const commandOf = (variant: Variant, bench: Bench): string[] => [...variant.args, ...bench.app.standIn.demoArgs];
+const commandOf = (variant: Variant, bench: Bench): string[] => [...variant.args, ...bench.demo.args];
 
 /** One cold run: wall time from spawn to exit, peak RSS from the child's rusage (GNU time). */
 async function runOnce(variant: Variant, bench: Bench): Promise<Sample> {
@@ -153,8 +154,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const app = await loadApp();
   const work = mkdtempSync(join(tmpdir(), 'bench-'));
-  const upstream = await serveStandIn(app.standIn.create());
-  const bench: Bench = { work, app, upstream };
+  const demo = await startDemoTask(app.demo);
+  const bench: Bench = { work, app, demo };
   try {
     const groups = await prepare(work, app);
     const variants = groups.flatMap(([, v]) => v);
@@ -246,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const line of over) console.error(line);
     return over.length > 0 ? 1 : 0;
   } finally {
-    await upstream.close();
+    await demo.close();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -259,7 +260,7 @@ function measured<T>(of: Map<Variant, T>, variant: Variant): T {
 
 /** Threads and peak virtual size of one run, endpoint named `localhost` (a lookup), one malloc arena as in the enclaves. */
 async function footprintOf(variant: Variant, bench: Bench): Promise<Footprint> {
-  const { env, out } = taskEnv(bench, bench.upstream.url.replace('127.0.0.1', 'localhost'));
+  const { env, out } = taskEnv(bench, 'localhost');
   try {
     return await measureFootprint(variant.node, commandOf(variant, bench), variant.appDir, { ...env, MALLOC_ARENA_MAX: '1' });
   } finally {

@@ -12,20 +12,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadApp, type AppUnderWork } from '../app';
+import { loadApp } from '../app';
 import { buildBundle, isBundleStale } from '../build';
 import { parseOptions } from '../cli';
 import { measureFootprint, type Footprint } from './footprint';
 import { installImageApp, type ImageApp } from '../image/image-app';
 import { imageNode } from '../image/image-node';
-import { serveStandIn, type StandInServer } from '../worker/stand-in-server';
+import { startDemoTask } from '../worker/demo-files';
+import type { DemoRun } from '../worker/demo-task';
 import { readTeeEnv } from '../image/tee-env';
-import { taskFolders, workerVariables } from '../worker/worker-env';
+import { taskFolders } from '../worker/worker-env';
 
 const HELP = `Usage: npm run memory [-- --runs N]
 
 Runs the app as the image does (tee.env's APP_ENTRYPOINT, app.js with its code cache, on the
-image's Node release) with the demo's secret and arguments, against the stand-in of its upstream
+image's Node release) with its demo task (src/app/demo.ts), against the stand-in of its upstreams
 named localhost (a name lookup, as most endpoints need), reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
 GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).`;
 
@@ -34,11 +35,10 @@ const MARGIN = 1.25;
 const GRAMINE_OWN_THREADS = 4;
 
 /** One task of the app as the image runs it, against the stand-in named by host name (a lookup, as most endpoints). */
-function measure(image: ImageApp, { standIn }: AppUnderWork, upstream: StandInServer): Promise<Footprint> {
+function measure(image: ImageApp, demo: DemoRun): Promise<Footprint> {
   const root = mkdtempSync(join(tmpdir(), 'memory-'));
-  const secret = JSON.stringify(standIn.demoSecret(upstream.url.replace('127.0.0.1', 'localhost')));
-  const env = { ...workerVariables(taskFolders(root), secret), MALLOC_ARENA_MAX: '1' };
-  return measureFootprint(image.node, [...image.args, ...standIn.demoArgs], image.dir, env).finally(() => rmSync(root, { recursive: true, force: true }));
+  const env = { ...demo.variables(taskFolders(root), { host: 'localhost' }), MALLOC_ARENA_MAX: '1' };
+  return measureFootprint(image.node, [...image.args, ...demo.args], image.dir, env).finally(() => rmSync(root, { recursive: true, force: true }));
 }
 
 const MiB = 1024;
@@ -66,10 +66,10 @@ export async function main(argv: string[]): Promise<number> {
   if (isBundleStale(app.target)) await buildBundle(app.target);
   const image = installImageApp(app.target, imageNode());
 
-  const upstream = await serveStandIn(app.standIn.create());
+  const demo = await startDemoTask(app.demo);
   try {
     const singleArena: Footprint[] = [];
-    for (let i = 0; i < runs; i++) singleArena.push(await measure(image, app, upstream));
+    for (let i = 0; i < runs; i++) singleArena.push(await measure(image, demo));
     const max = (readings: Footprint[], pick: (r: Footprint) => number) => Math.max(...readings.map(pick));
     const peakVirtual = max(singleArena, (r) => r.vmPeakKb);
     const peakResident = max(singleArena, (r) => r.vmHwmKb);
@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    await upstream.close();
+    await demo.close();
     rmSync(image.dir, { recursive: true, force: true });
   }
 }

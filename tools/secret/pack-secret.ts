@@ -209,6 +209,10 @@ function ignoredByGit(path: string): boolean | undefined {
 export async function main(argv: string[]): Promise<number> {
   const { app } = await loadApp();
   const spec = app.secret;
+  if (spec === undefined) {
+    console.error('npm run pack-secret: this app takes no developer secret (its contract declares none): there is nothing to pack');
+    return 2;
+  }
   const clash = Object.keys(spec.fields).filter((name) => TOOL_OPTIONS.includes(name));
   if (clash.length > 0) throw new Error(`secret field names clash with pack-secret's own options: ${clash.join(', ')}`);
   const usage = help(spec);

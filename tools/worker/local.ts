@@ -1,7 +1,7 @@
 /**
  * npm run local: runs the bundle as an iExec worker would, then checks its output as iExec does.
- * No Docker and, by default, no network: the secret points at the app's stand-in upstream,
- * served on 127.0.0.1.
+ * No Docker and, by default, no network: the app's demo task (src/app/demo.ts), its secret
+ * pointing at the stand-in of its upstreams served on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,8 @@ import { checkOutput, type OutputReport } from './check-output';
 import { dataObjectFromJson, protectedDataFile } from './dataprotector';
 import { parseOptions } from '../cli';
 import { redacted } from '../secret/secret-view';
+import { writeDemoFiles } from './demo-files';
+import { demoTaskFiles } from './demo-task';
 import { serveStandIn } from './stand-in-server';
 import { GENERATIONS, taskFolders, workerVariables, type Generation, type TaskFiles } from './worker-env';
 
@@ -25,19 +27,21 @@ in its folder. Then checks the output as iExec does and prints the result digest
 
 Options:
   --secret-file <path>      the packed secret to run with (see npm run pack-secret); default:
-                            $IEXEC_APP_DEVELOPER_SECRET, else the app's demo secret, which points
-                            at the stand-in of its upstream served here (no network needed)
+                            $IEXEC_APP_DEVELOPER_SECRET, else the demo's secret, which points
+                            at the stand-in of the app's upstreams served here (no network needed)
   --args "<args>"           the requester's arguments, as iexec app run --args takes them
                             (split on spaces; '…' or "…" keep spaces; default: the demo's)
-  --input-file <path>       an input file, as iexec app run --input-files gives it (repeatable)
-  --dataset <path>          the dataset's (decrypted) file
+  --input-file <path>       an input file, as iexec app run --input-files gives it (repeatable;
+                            default: the demo's)
+  --dataset <path>          the dataset's (decrypted) file (default: the demo's protected data)
   --protected-data <file.json>
                             a protected data, made from this JSON object by DataProtector's own
                             serializer and given as the dataset: strings, numbers, booleans and
                             objects as they are, {"@bigint": "123"}, {"@file": "path"} (relative
                             to the JSON file)
   --requester-secret <n>=<path>
-                            the requester secret n, read from a file (repeatable)
+                            the requester secret n, read from a file (repeatable; default: the
+                            demo's)
   --callback <address>      the deal's callback address (iexec app run --callback): the digest
                             is then callback-data's, and the result files are not checked
   --worker <generation>     the worker whose variables the app gets: v9-tdx (default: SDK 9,
@@ -101,7 +105,7 @@ interface RunOutcome {
   report: OutputReport;
 }
 
-async function runTask(bundle: string, secret: string, argv: string[], files: TaskFiles, callback: string | undefined, label: string): Promise<RunOutcome> {
+async function runTask(bundle: string, secret: string | undefined, argv: string[], files: TaskFiles, callback: string | undefined, label: string): Promise<RunOutcome> {
   const task = join(ROOT, '.local', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
   const folders = taskFolders(task);
   // Alone in a folder outside any package.json, as in the image's /app: this repository's
@@ -166,17 +170,16 @@ export async function main(argv: string[]): Promise<number> {
     if (values.dataset !== undefined && values['protected-data'] !== undefined) throw new UsageError('--dataset and --protected-data are both the dataset: give one');
     const made = values['protected-data'] === undefined ? undefined : await protectedDataFromJson(values['protected-data']);
     const dataset = made ?? values.dataset;
-    const files: TaskFiles = {
-      generation,
+    const given: Given = {
       inputFiles: values['input-file'],
-      ...(dataset === undefined ? {} : { dataset }),
+      dataset,
       requesterSecrets: requesterSecrets(values['requester-secret']),
     };
     const secretFile = values['secret-file'];
     const secret = secretFile === undefined ? undefined : { text: readFileArg(secretFile, '--secret-file'), source: `from ${secretFile}` };
     const args = values.args === undefined ? undefined : splitArgs(values.args);
     try {
-      return await runAll({ bundle: values.app, args, secret, repeat, bot, files, callback });
+      return await runAll({ bundle: values.app, args, secret, repeat, bot, given, generation, callback });
     } finally {
       // The task folders keep their copy, as they keep the secret; no other is left behind.
       if (made !== undefined) rmSync(dirname(made), { recursive: true, force: true });
@@ -215,12 +218,31 @@ interface RunOptions {
   repeat: number;
   /** The size of the bag of tasks to run, each once. */
   bot: number;
-  files: TaskFiles;
+  /** What the command line gives of the task; the demo's for the rest. */
+  given: Given;
+  generation: Generation;
   callback: string | undefined;
 }
 
+interface Given {
+  inputFiles: string[];
+  dataset: string | undefined;
+  requesterSecrets: Map<number, string>;
+}
+
+/** The task's files: each kind from the command line when given there, else the demo's. */
+function taskFiles(given: Given, demo: TaskFiles, generation: Generation): TaskFiles {
+  const dataset = given.dataset ?? demo.dataset;
+  return {
+    generation,
+    inputFiles: given.inputFiles.length > 0 ? given.inputFiles : (demo.inputFiles ?? []),
+    ...(dataset === undefined ? {} : { dataset }),
+    requesterSecrets: given.requesterSecrets.size > 0 ? given.requesterSecrets : (demo.requesterSecrets ?? new Map()),
+  };
+}
+
 async function runAll(options: RunOptions): Promise<number> {
-  const { app, standIn, target } = await loadApp();
+  const { app, demo, target } = await loadApp();
   let bundle = options.bundle;
   if (bundle === undefined) {
     bundle = target.outfile;
@@ -231,32 +253,37 @@ async function runAll(options: RunOptions): Promise<number> {
   }
   if (!existsSync(bundle)) throw new UsageError(`no bundle at ${bundle}`);
   console.log(`bundle: ${relative(process.cwd(), bundle)} (${(statSync(bundle).size / 1024).toFixed(1)} KB)`);
-  const argv = options.args ?? standIn.demoArgs;
+  const argv = options.args ?? demo.args;
 
-  const upstream = await serveStandIn(standIn.create());
+  const upstream = demo.standIn === undefined ? undefined : await serveStandIn(demo.standIn());
+  const demoDir = mkdtempSync(join(tmpdir(), 'iexec-demo-'));
   try {
-    console.log(`stand-in: ${upstream.url} (the app's upstream, served here on loopback)`);
+    console.log(upstream === undefined ? 'stand-in: none (the app declares no upstream)' : `stand-in: ${upstream.url} (the app's upstreams, served here on loopback)`);
+    await writeDemoFiles(demo, demoDir);
+    const files = taskFiles(options.given, demoTaskFiles(demo, demoDir), options.generation);
     // The secret's values are never printed; the demo's is shown with only its fields marked `shown` in clear.
-    let secret: string;
-    if (options.secret !== undefined) {
+    let secret: string | undefined;
+    if (app.secret === undefined) {
+      console.log('secret: none (the app takes none)');
+    } else if (options.secret !== undefined) {
       secret = options.secret.text;
       console.log(`secret: ${options.secret.source} (not shown)`);
     } else if (process.env.IEXEC_APP_DEVELOPER_SECRET) {
       secret = process.env.IEXEC_APP_DEVELOPER_SECRET;
       console.log('secret: from $IEXEC_APP_DEVELOPER_SECRET (not shown)');
     } else {
-      const demo = standIn.demoSecret(upstream.url);
-      secret = JSON.stringify(demo);
-      console.log(`secret: the demo's, ${redacted(app.secret, demo)}`);
+      const values = demo.secret?.(upstream?.url ?? '');
+      if (values === undefined) throw new UsageError('the app takes a secret and its demo gives none: use --secret-file');
+      secret = JSON.stringify(values);
+      console.log(`secret: the demo's, ${redacted(app.secret, values)}`);
     }
     console.log(`args: ${argv.length === 0 ? '(none)' : JSON.stringify(argv)}`);
 
     const outcomes: RunOutcome[] = [];
     for (let i = 1; i <= options.repeat; i++) {
       for (let index = 0; index < options.bot; index++) {
-        const files = options.bot > 1 ? { ...options.files, bot: { size: options.bot, firstIndex: 0, index } } : options.files;
         const label = options.bot > 1 ? `task ${index} of the bag of ${options.bot}` : options.repeat > 1 ? `run ${i}/${options.repeat}` : 'run';
-        outcomes.push(await runTask(bundle, secret, argv, files, options.callback, label));
+        outcomes.push(await runTask(bundle, secret, argv, options.bot > 1 ? { ...files, bot: { size: options.bot, firstIndex: 0, index } } : files, options.callback, label));
       }
     }
     let ok = outcomes.every((o) => o.exitCode === 0 && o.report.ok);
@@ -264,7 +291,8 @@ async function runAll(options: RunOptions): Promise<number> {
     console.log(ok ? '\nOK: the output is what iExec expects.' : '\nFAILED: see the ✗ lines and the app output above.');
     return ok ? 0 : 1;
   } finally {
-    await upstream.close();
+    await upstream?.close();
+    rmSync(demoDir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Serves the app's stand-in upstream (src/app/stand-in.ts) on 127.0.0.1 only, for local runs,
+ * Serves the stand-in of the app's upstreams (its demo task's, src/app/demo.ts) on 127.0.0.1 only, for local runs,
  * benchmarks and tests. Tests read what it received and can answer a request themselves.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';

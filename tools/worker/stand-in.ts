@@ -1,11 +1,11 @@
-/** npm run stand-in: the stand-in of the app's upstream alone, until Ctrl-C. */
+/** npm run stand-in: the stand-in of the app's upstreams alone (its demo task's), until Ctrl-C. */
 import { loadApp } from '../app';
 import { parseOptions } from '../cli';
 import { serveStandIn } from './stand-in-server';
 
 const HELP = `Usage: npm run stand-in -- [--port N]
 
-Serves the stand-in of the app's upstream (src/app/stand-in.ts) on 127.0.0.1 until Ctrl-C.
+Serves the stand-in of the app's upstreams (src/app/demo.ts) on 127.0.0.1 until Ctrl-C.
   --port N    the port to listen on (default: any free port)
   -h, --help  this text`;
 
@@ -18,9 +18,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--port must be a number from 0 to 65535\n\n${HELP}`);
     return 2;
   }
-  const { standIn } = await loadApp();
+  const { demo } = await loadApp();
+  if (demo.standIn === undefined) {
+    console.error('this app declares no upstream: there is nothing to stand in for');
+    return 1;
+  }
   try {
-    const server = await serveStandIn(standIn.create(), { port });
+    const server = await serveStandIn(demo.standIn(), { port });
     console.log(`stand-in listening on ${server.url}; Ctrl-C stops it`);
     return 0;
   } catch (error) {

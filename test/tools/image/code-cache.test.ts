@@ -1,3 +1,4 @@
+import { demoSecret } from '../../../tools/worker/demo-task';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,17 +15,17 @@ beforeAll(() => {
 });
 
 describe.each(APPS)("the image's app.js of $label (the bundle with the code cache this node made)", (app) => {
-  const { standIn } = app;
+  const { demo } = app;
   const bundle = bundleAgainstStandIn(app);
-  const task = () => workerEnvironment(JSON.stringify(standIn.demoSecret(bundle.upstream.url))).env;
+  const task = () => workerEnvironment(demoSecret(demo, bundle.upstream.url)).env;
 
   it('has its code cache accepted when run with the entrypoint flags', async () => {
-    const run = await runChild(bundle.appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe] });
+    const run = await runChild(bundle.appDir, task(), { args: demo.args, nodeArgs: ['--require', probe] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: accepted\n' });
   });
 
   it('still runs the task when V8 rejects the cache (here: one more V8 flag than it was made with)', async () => {
-    const run = await runChild(bundle.appDir, task(), { args: standIn.demoArgs, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
+    const run = await runChild(bundle.appDir, task(), { args: demo.args, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: rejected\n' });
     expect(run.files['result.txt']).toBeDefined();
   });

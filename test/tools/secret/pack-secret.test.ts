@@ -8,24 +8,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { unpackSecret } from '../../../src/iexec/secret';
 import { ROOT } from '../../../tools/build';
-import { APPS, EXAMPLE_APP, type AppUnderTest } from '../../helpers/apps';
+import { APPS_WITH_SECRET, type AppUnderTest } from '../../helpers/apps';
 import { PODMAN_IMAGE, podmanMissing, runAsync } from '../../helpers/podman';
 
 function packSecret(args: string[], { app = EXAMPLE_APP, input = '' }: { app?: AppUnderTest; input?: string } = {}) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/secret/pack-secret.ts', ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, TEMPLATE_APP: app.dir } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
+type WithSecret = (typeof APPS_WITH_SECRET)[number];
+const EXAMPLE_APP = APPS_WITH_SECRET[0]!;
 const backupPath = () => join(mkdtempSync(join(tmpdir(), 'pack-')), 'secrets', 'secret.json');
 
 /** The demo secret's fields as text, and those that must never be shown again. */
-function demoFields({ app, standIn }: AppUnderTest) {
-  const fields = Object.fromEntries(Object.entries(standIn.demoSecret('https://upstream.example.org')).map(([name, value]) => [name, String(value)]));
-  const sensitive = Object.keys(fields).filter((name) => app.secret.fields[name]?.sensitive);
+function demoFields({ secret, demo }: WithSecret) {
+  const fields = Object.fromEntries(Object.entries(demo.secret?.('https://upstream.example.org') ?? {}).map(([name, value]) => [name, String(value)]));
+  const sensitive = Object.keys(fields).filter((name) => secret.fields[name]?.sensitive);
   return { fields, sensitive: sensitive.map((name) => fields[name]!) };
 }
 
-describe.each(APPS)('npm run pack-secret, for $label', (appUnderTest) => {
-  const { app } = appUnderTest;
+describe.each(APPS_WITH_SECRET)('npm run pack-secret, for $label', (appUnderTest) => {
+  const app = { secret: appUnderTest.secret };
   const { fields, sensitive } = demoFields(appUnderTest);
 
   it("takes each field as an option, round-trips through the app's own parser, and never shows a sensitive value", () => {
@@ -82,7 +84,7 @@ describe.each(APPS)('npm run pack-secret, for $label', (appUnderTest) => {
 describe('npm run pack-secret', () => {
   const { fields, sensitive } = demoFields(EXAMPLE_APP);
   const asOptions = (values: Record<string, string>) => Object.entries(values).flatMap(([name, value]) => [`--${name}`, value]);
-  const [firstField] = Object.keys(EXAMPLE_APP.app.secret.fields) as [string];
+  const [firstField] = Object.keys(EXAMPLE_APP.secret.fields) as [string];
 
   it('says whether the backup is git-ignored, and never claims it when it is not', () => {
     const ignoredPath = join(ROOT, '.secrets', `test-${process.pid}.json`);
@@ -110,7 +112,7 @@ describe('npm run pack-secret', () => {
     const written = (backup: string) => {
       expect(lstatSync(backup).isFile()).toBe(true); // a file of its own, no longer a link
       expect(lstatSync(backup).mode & 0o777).toBe(0o600);
-      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
+      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.secret));
     };
 
     it('a dangling link at the path: refused, and with --force replaced, never written through', () => {
@@ -208,7 +210,7 @@ describe('npm run pack-secret', () => {
     for (const value of sensitive) expect(bad.stdout + bad.stderr).not.toContain(value);
     const good = packSecret(['--check', join(dir, 'good.json')]);
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain(`fields: ${Object.keys(EXAMPLE_APP.app.secret.fields).join(', ')}`);
+    expect(good.stdout).toContain(`fields: ${Object.keys(EXAMPLE_APP.secret.fields).join(', ')}`);
     expect(packSecret(['--check', dir]).stderr.trim()).toBe(`cannot read ${dir} (EISDIR)`);
   });
 
@@ -254,7 +256,7 @@ describe('npm run pack-secret', () => {
       const push = await runAsync('bash', ['-c', `${iexec}; ${command} ${app}${flags}`]);
       expect(push.stdout).toContain('{"ok":true}');
       expect(sms.received).toEqual([{ method: 'POST', url: `/apps/${app}/secrets`, body: readFileSync(backup, 'utf8').trim() }]);
-      expect(unpackSecret(sms.received[0]!.body, EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
+      expect(unpackSecret(sms.received[0]!.body, EXAMPLE_APP.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.secret));
     } finally {
       sms.close();
     }
@@ -304,14 +306,14 @@ describe('npm run pack-secret', () => {
     const command = `cd ${ROOT} && TEMPLATE_APP=${EXAMPLE_APP.dir} ${process.execPath} --import tsx tools/secret/pack-secret.ts --backup ${backup}; sleep 30`;
     spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command]);
     try {
-      for (const name of Object.keys(EXAMPLE_APP.app.secret.fields)) {
+      for (const name of Object.keys(EXAMPLE_APP.secret.fields)) {
         await waitFor(`${name}:`);
         spawnSync('tmux', ['send-keys', '-t', session, '-l', fields[name] ?? '']);
         spawnSync('tmux', ['send-keys', '-t', session, 'Enter']);
       }
       await waitFor('Backup written');
       for (const value of sensitive) expect(pane()).not.toContain(value);
-      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.app.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.app.secret));
+      expect(unpackSecret(readFileSync(backup, 'utf8'), EXAMPLE_APP.secret)).toEqual(unpackSecret(JSON.stringify(fields), EXAMPLE_APP.secret));
     } finally {
       spawnSync('tmux', ['kill-session', '-t', session]);
     }

@@ -28,9 +28,9 @@ describe.each(APPS)('npm run local, for $label', (app) => {
     expect(output).not.toContain('✗');
     expect(output).toContain('OK: the output is what iExec expects.');
     expect(code).toBe(0);
-    const demo = app.standIn.demoSecret('http://x');
+    const demo = app.demo.secret?.('http://x') ?? {};
     for (const [name, value] of Object.entries(demo)) {
-      if (app.app.secret.fields[name]?.sensitive) expect(output).not.toContain(String(value));
+      if (app.app.secret?.fields[name]?.sensitive) expect(output).not.toContain(String(value));
     }
     expect(output).toContain('<hidden>');
   });
@@ -54,7 +54,7 @@ describe.each(APPS)('npm run local, for $label', (app) => {
 
 describe('npm run local', () => {
   it('shows a bad secret as the app reports it, with no secret value, and fails', () => {
-    const secret = JSON.stringify({ ...EXAMPLE_APP.standIn.demoSecret('https://upstream.example.org'), canary_field: 'value-canary-4821' });
+    const secret = JSON.stringify({ ...EXAMPLE_APP.demo.secret!('https://upstream.example.org'), canary_field: 'value-canary-4821' });
     const { code, output } = local([], { env: { IEXEC_APP_DEVELOPER_SECRET: secret } });
     expect(code).toBe(1);
     expect(output).toContain('app exited with code 3');

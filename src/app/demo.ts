@@ -1,16 +1,18 @@
 /**
- * A stand-in of the counter service for local runs, benchmarks and tests: the same paths and
- * answers as Abacus (the maintained CountAPI), counts kept in memory. Never part of the bundle.
+ * The demo task: what npm run local, the benchmarks, the image build's warm run and the tests run
+ * the app with, without iExec and without the network. Its stand-in of the counter service has
+ * the same paths and answers as Abacus (the maintained CountAPI), counts kept in memory:
  *   GET /hit/<namespace>/<key>  -> 200 {"value": n+1}
  *   GET /get/<namespace>/<key>  -> 200 {"value": n} | 404 {"error": "Key not found"}
+ * Never part of the bundle.
  */
-import type { StandIn } from '../iexec/app';
+import type { DemoTask } from '../iexec/app';
 import type { counterSecret } from './secret';
 
 const NAME = /^[A-Za-z0-9_\-.]{3,64}$/;
 
-export const standIn: StandIn<typeof counterSecret> = {
-  create() {
+export const demo: DemoTask<typeof counterSecret> = {
+  standIn() {
     const counts = new Map<string, number>();
     return (request) => {
       const [, action, namespace = '', key = '', ...rest] = new URL(request.url).pathname.split('/');
@@ -28,6 +30,6 @@ export const standIn: StandIn<typeof counterSecret> = {
       return Response.json({ value });
     };
   },
-  demoSecret: (url) => ({ endpoint: url, namespace: 'demo-namespace', key: 'demo-key', token: 'demo-token-not-a-real-one' }),
-  demoArgs: [],
+  secret: (url) => ({ endpoint: url, namespace: 'demo-namespace', key: 'demo-key', token: 'demo-token-not-a-real-one' }),
+  args: [],
 };
