@@ -11,11 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { TASK_ERRORS } from '../src/errors';
 import { MAX_RETRIES, MAX_RETRY_AFTER_S } from '../src/iexec/http';
-import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
+import { serveDemoStandIn } from '../tools/worker/demo-task';
 import { APPS_ONLINE } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';
-import { installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
+import { demoEnvironment, installBundleAlone, runChild } from './helpers/worker';
 
 type Fault =
   | { kind: 'pass' }
@@ -126,7 +126,7 @@ async function runCase(appDir: string, app: (typeof APPS_ONLINE)[number], faults
     return inject(fault, request, response, app);
   };
   try {
-    const { env, out } = workerEnvironment(demoSecret(app.demo, upstream.url), { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
+    const { env, out } = await demoEnvironment(app, upstream.url, { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
     const run = await runChild(appDir, env, { args: app.demo.args });
     const expected = expectedOutcome(faults);
     const last = faults[expected.requests - 1] ?? faults.at(-1)!;

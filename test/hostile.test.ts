@@ -18,10 +18,10 @@ import { TASK_ERRORS } from '../src/errors';
 import type { DemoTask } from '../src/iexec/app';
 import { entrypointFlags } from '../tools/image/image-app';
 import { type StandInServer } from '../tools/worker/stand-in-server';
-import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
+import { serveDemoStandIn } from '../tools/worker/demo-task';
 import { APPS_ONLINE, EXAMPLE_APP, type AppUnderTest } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
-import { installBundleAlone, runChild, workerEnvironment, type ChildOptions, type ChildRun } from './helpers/worker';
+import { type ChildOptions, type ChildRun, demoEnvironment, installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
 
 const imageNode = inject('imageNode');
 const NODES = [
@@ -41,7 +41,7 @@ const REQUESTER_CANARY = 'requester-secret-canary-4242';
 
 /** A task of `app` whose secret points at `url`, with a requester secret to watch for. */
 function task(app: AppUnderTest, url: string) {
-  return workerEnvironment(demoSecret(app.demo, url), { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
+  return demoEnvironment(app, url, { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
 }
 
 /**
@@ -120,7 +120,7 @@ describe.each(NODES.flatMap((node) => APPS_ONLINE.map((app) => ({ label: app.lab
           const { status, upgrade } = cases[next++]!;
           const upstream = await serveStatusLine(app.demo, status, upgrade);
           try {
-            const { env, out } = task(app, upstream.url);
+            const { env, out } = await task(app, upstream.url);
             const run = await runChild(appDir, env, { args: app.demo.args, node });
             const { codes, name } = app.upstream;
             // A 204 has no body: not the JSON the app asked for.
@@ -177,7 +177,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
     it.each(CASES_PLANTED.flatMap((c) => Object.keys(PLANTS).map((plant) => ({ ...c, plant }))))(
       '$plant at $name: exit $exit, nothing written through it, nothing outside IEXEC_OUT',
       async ({ name, exit, line, stderrOnly, files, plant }) => {
-        const { env, out } = task(app, upstream.url);
+        const { env, out } = await task(app, upstream.url);
         const outsideDir = mkdtempSync(join(tmpdir(), 'outside-'));
         const outside = join(outsideDir, 'target');
         PLANTS[plant]!(join(out, name), outside);
@@ -205,7 +205,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
     });
 
     it.each(['result.txt', 'computed.json'])('a link planted at %s is replaced by the file itself, its target untouched', async (name) => {
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const outside = join(mkdtempSync(join(tmpdir(), 'outside-')), 'target');
       writeFileSync(outside, 'outside, untouched');
       symlinkSync(outside, join(out, name));
@@ -216,7 +216,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
     });
 
     it('a folder planted at result.txt is OUTPUT_UNWRITABLE, reported in computed.json', async () => {
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       mkdirSync(join(out, 'result.txt'));
       const run = await runTask(env);
       const line = 'OUTPUT_UNWRITABLE: cannot write result.txt in IEXEC_OUT (EISDIR)';
@@ -229,7 +229,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
 
   describe('closed output streams', () => {
     it.each([[['stdout']], [['stderr']], [['stdout', 'stderr']]] as const)('a closed %j changes nothing: the result and computed.json stay, exit 0', async (closed) => {
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const run = await runTask(env, { closed: [...closed] });
       expectOutcome(run, out, app, upstream.url, { exit: 0 });
     });
@@ -251,7 +251,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
         "const { EventEmitter } = require('node:events');\n" +
           "require('node:http').request = () => Object.assign(new EventEmitter(), { setTimeout() { return this; }, write: () => true, end() {}, destroy() {} });\n",
       );
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const before = upstream.requests.length;
       const run = await runTask(env, { nodeArgs: ['--require', preload] });
       const line = 'UNEXPECTED: the work stopped before it finished (nothing was left to wait for)';
@@ -267,7 +267,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
       const tls = await serveDemoStandIn(app.demo, { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
       try {
-        const { env, out } = task(app, tls.url);
+        const { env, out } = await task(app, tls.url);
         const run = await runTask({ ...env, NODE_TLS_REJECT_UNAUTHORIZED: '0' });
         // Node still warns that the variable is set; the app does not act on it.
         expectOutcome(run, out, app, tls.url, { exit: app.app.errors[app.app.upstreams[0]!.codes.unreachable]!, line: upstreamLine('unreachable') });
@@ -284,7 +284,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
       ['NODE_OPTIONS', '--trace-exit', "NODE_OPTIONS holds more than the entrypoint's flags: Node may run code or open a port the app cannot vouch for (unset it)"],
       ['NODE_OPTIONS', '--max-old-space-size=64 --disable-wasm-trap-handler', "NODE_OPTIONS holds more than the entrypoint's flags: Node may run code or open a port the app cannot vouch for (unset it)"],
     ])('%s=%j: ENVIRONMENT_UNSAFE before the secret is read or anything is sent', async (name, value, message) => {
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const before = upstream.requests.length;
       const run = await runTask({ ...env, [name]: value });
       const line = `ENVIRONMENT_UNSAFE: ${message}`;
@@ -296,7 +296,7 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
       const marker = join(mkdtempSync(join(tmpdir(), 'preload-')), 'ran');
       const preload = join(marker, '..', 'preload.cjs');
       writeFileSync(preload, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, '');\n`);
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const before = upstream.requests.length;
       const run = await runTask({ ...env, NODE_OPTIONS: `--require ${preload}` });
       expect(existsSync(marker)).toBe(true);
@@ -305,14 +305,14 @@ describe.each(NODES)('the example bundle on $nodeLabel, under a hostile host', (
     });
 
     it("NODE_OPTIONS holding the entrypoint's flags (as the Gramine manifest passes them) is the app's own: it runs", async () => {
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const run = await runTask({ ...env, NODE_OPTIONS: ` ${entrypointFlags(node).join('  ')} ` });
       expectOutcome(run, out, app, upstream.url, { exit: 0, stderr: '' });
     });
 
     it('NODE_V8_COVERAGE is stopped: the app does its work and writes nothing there', async () => {
       const coverage = join(mkdtempSync(join(tmpdir(), 'coverage-')), 'v8');
-      const { env, out } = task(app, upstream.url);
+      const { env, out } = await task(app, upstream.url);
       const run = await runTask({ ...env, NODE_V8_COVERAGE: coverage });
       // Node says on stderr, at exit, that it has no coverage left to write.
       expectOutcome(run, out, app, upstream.url, { exit: 0 });

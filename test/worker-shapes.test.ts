@@ -4,14 +4,13 @@
  * code), for the common shapes of a task. A task a worker would run must succeed; only what the
  * generation cannot give (a secret, on a standard task) may fail, with its own code.
  */
-import { demoSecret } from '../tools/worker/demo-task';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATIONS, ZERO_ADDRESS, type TaskFiles } from '../tools/worker/worker-env';
 import { APPS } from './helpers/apps';
-import { bundleAgainstStandIn, runChild, workerEnvironment } from './helpers/worker';
+import { bundleAgainstStandIn, demoEnvironment, runChild } from './helpers/worker';
 
 function file(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'shape-')), name);
@@ -38,7 +37,7 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   const bundle = bundleAgainstStandIn(app);
 
   it.each(CASES)('$generation: $shape', async ({ generation, shape }) => {
-    const { env } = workerEnvironment(demoSecret(demo, bundle.upstream.url), { ...SHAPES[shape]!(), generation });
+    const { env } = await demoEnvironment(app, bundle.upstream.url, { ...SHAPES[shape]!(), generation });
     if (shape === 'no dataset, no input file') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
     const run = await runChild(bundle.appDir, env, { args: demo.args });
     if (generation === 'v8-standard') {
@@ -53,7 +52,7 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   });
 
   it('v9-tdx: a bulk task of three datasets, besides the zero address of its own', async () => {
-    const { env } = workerEnvironment(demoSecret(demo, bundle.upstream.url), { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
+    const { env } = await demoEnvironment(app, bundle.upstream.url, { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('3');
     expect(env.IEXEC_DATASET_FILENAME).toBe(ZERO_ADDRESS);
     const run = await runChild(bundle.appDir, env, { args: demo.args });

@@ -144,17 +144,17 @@ const trimUnusedCode: Plugin = {
 };
 
 /**
- * src/index.ts imports the app's contract (src/app), tools/image/code-cache.ts its stand-in
- * (src/app/stand-in): another app folder takes their place (the tests' second app).
+ * src/index.ts imports the app's contract (src/app), tools/image/code-cache.ts its demo task
+ * (src/app/demo): another app folder takes their place (the tests' fixture apps).
  */
 const appAt = (appDir: string): Plugin => ({
   name: 'app-contract',
   setup(build) {
     const modules = new Map([
       [join(ROOT, 'src', 'app'), join(appDir, 'index.ts')],
-      [join(ROOT, 'src', 'app', 'stand-in'), join(appDir, 'stand-in.ts')],
+      [join(ROOT, 'src', 'app', 'demo'), join(appDir, 'demo.ts')],
     ]);
-    build.onResolve({ filter: /app(\/stand-in)?$/ }, ({ path, importer }) => {
+    build.onResolve({ filter: /app(\/demo)?$/ }, ({ path, importer }) => {
       const module = modules.get(resolve(dirname(importer), path));
       return module === undefined ? undefined : { path: module };
     });

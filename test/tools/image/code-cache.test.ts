@@ -1,4 +1,3 @@
-import { demoSecret } from '../../../tools/worker/demo-task';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { codeCacheProbe } from '../../../tools/image/code-cache-probe';
 import { IMAGE_APP_BUDGET_BYTES } from '../../../tools/image/image-app';
 import { APPS } from '../../helpers/apps';
-import { bundleAgainstStandIn, runChild, workerEnvironment } from '../../helpers/worker';
+import { bundleAgainstStandIn, demoEnvironment, runChild } from '../../helpers/worker';
 
 let probe: string;
 beforeAll(() => {
@@ -17,15 +16,15 @@ beforeAll(() => {
 describe.each(APPS)("the image's app.js of $label (the bundle with the code cache this node made)", (app) => {
   const { demo } = app;
   const bundle = bundleAgainstStandIn(app);
-  const task = () => workerEnvironment(demoSecret(demo, bundle.upstream.url)).env;
+  const task = async () => (await demoEnvironment(app, bundle.upstream.url)).env;
 
   it('has its code cache accepted when run with the entrypoint flags', async () => {
-    const run = await runChild(bundle.appDir, task(), { args: demo.args, nodeArgs: ['--require', probe] });
+    const run = await runChild(bundle.appDir, await task(), { args: demo.args, nodeArgs: ['--require', probe] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: accepted\n' });
   });
 
   it('still runs the task when V8 rejects the cache (here: one more V8 flag than it was made with)', async () => {
-    const run = await runChild(bundle.appDir, task(), { args: demo.args, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
+    const run = await runChild(bundle.appDir, await task(), { args: demo.args, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: rejected\n' });
     expect(run.files['result.txt']).toBeDefined();
   });
