@@ -45,7 +45,7 @@ afterAll(async () => {
 /** sconify.sh with its files in a fresh folder (never the repository's iexec.json), the shim first on PATH. */
 async function sconify(args: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'sconify-podman-'));
-  for (const file of ['sconify.sh', 'tee.env', 'image.env', 'deploy/scone-debug/iexec.json', 'deploy/scone-production/iexec.json']) {
+  for (const file of ['sconify.sh', 'tee.env', 'image.env', 'package.json', 'deploy/scone-debug/iexec.json', 'deploy/scone-production/iexec.json']) {
     mkdirSync(join(dir, file, '..'), { recursive: true });
     copyFileSync(join(ROOT, file), join(dir, file));
   }

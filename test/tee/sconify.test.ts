@@ -40,7 +40,7 @@ const SCONE_TARGETS = ['deploy/scone-debug/iexec.json', 'deploy/scone-production
 /** sconify.sh copied with tee.env and the SCONE targets' iexec.json into a fresh folder, run with the stub docker. */
 function sconify(args: string[], env: Record<string, string> = {}, { withDocker = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sconify-'));
-  for (const file of ['sconify.sh', 'tee.env', 'image.env', ...SCONE_TARGETS]) {
+  for (const file of ['sconify.sh', 'tee.env', 'image.env', 'package.json', ...SCONE_TARGETS]) {
     mkdirSync(join(dir, file, '..'), { recursive: true });
     copyFileSync(join(ROOT, file), join(dir, file));
   }

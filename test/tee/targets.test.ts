@@ -20,7 +20,16 @@ describe.each(Object.entries(TARGETS))('deploy/%s', (name, target) => {
   it(`holds an iexec.json that iexec@${target.sdk.slice(1)} accepts as an app`, async () => {
     const { app } = targetJson(name, 'iexec.json');
     await expect(sdk().validateApp(app)).resolves.toBeDefined();
-    expect(app).toMatchObject({ type: 'DOCKER', name: 'iexec-counter-app' });
+    expect(app).toMatchObject({ type: 'DOCKER' });
+  });
+
+  it("names the app as package.json does (its name and version, the one place they are set)", () => {
+    const { name: appName, version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+    const { app } = targetJson(name, 'iexec.json') as { app: { name: string; multiaddr: string } };
+    expect(app.name, `deploy/${name}/iexec.json: app.name must be package.json's name`).toBe(appName);
+    expect(app.multiaddr, `deploy/${name}/iexec.json: app.multiaddr must name the image <registry>/<user>/${appName}:${version}…`).toMatch(
+      new RegExp(`/${appName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${version.replace(/\./g, '\\.')}(-|$)`),
+    );
   });
 
   it('defaults to its first network', () => {
