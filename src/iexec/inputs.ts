@@ -11,10 +11,22 @@ export interface InputFile {
   path: string;
 }
 
+/** One protected data of a bulk task (IEXEC_DATASET_<index>_FILENAME), named by its address. */
+export interface BulkItem {
+  /** 1-based, as in the variable's name. */
+  index: number;
+  /** The protected data's address, as the dataset order holds it: public, on chain. */
+  address: string;
+  /** Its file, or undefined when the worker delivered none there (that item alone fails). */
+  path: string | undefined;
+}
+
 export interface TaskInputs {
   inputFiles: InputFile[];
   /** The dataset's file, when the task has a dataset. */
   dataset: string | undefined;
+  /** The protected data of a bulk task, in order; none for any other task. */
+  bulk: BulkItem[];
 }
 
 const invalid = (message: string) => taskError('INPUT_INVALID', message);
@@ -23,6 +35,7 @@ const invalid = (message: string) => taskError('INPUT_INVALID', message);
 // iexec-common IexecEnvUtils.getComputeStageEnvMap; TaskDescription.containsDataset()).
 const ZERO_ADDRESS = /^0x0{40}$/i;
 const COUNT = /^(0|[1-9]\d{0,3})$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 // A plain file name: no folder part, nothing that climbs out.
 const PLAIN_NAME = /^(?!\.\.?$)[^/\\\0]+$/;
 
@@ -36,7 +49,10 @@ export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
   if (!COUNT.test(count)) throw invalid('IEXEC_INPUT_FILES_NUMBER is not a number of files');
   const datasetName = env.IEXEC_DATASET_FILENAME ?? '';
   const hasDataset = hasDatasetIn(env.IEXEC_DATASET_ADDRESS ?? '', datasetName);
-  if (count === '0' && !hasDataset) return { inputFiles: [], dataset: undefined };
+  // Set only for a bulk task (iexec-sms SecretSessionBaseService.getAppTokens, isBulkRequest); iapp sets 0.
+  const slice = env.IEXEC_BULK_SLICE_SIZE ?? '0';
+  if (!COUNT.test(slice)) throw invalid('IEXEC_BULK_SLICE_SIZE is not a number of datasets');
+  if (count === '0' && !hasDataset && slice === '0') return { inputFiles: [], dataset: undefined, bulk: [] };
 
   const root = realFolder(env.IEXEC_IN, 'IEXEC_IN');
   const folder = env.IEXEC_INPUT_FILES_FOLDER ? realFolder(env.IEXEC_INPUT_FILES_FOLDER, 'IEXEC_INPUT_FILES_FOLDER') : root;
@@ -48,7 +64,24 @@ export function readInputs(env: NodeJS.ProcessEnv): TaskInputs {
     return { index, name, path: fileInside(folder, name, root, `input file ${index}`) };
   });
   const dataset = hasDataset ? fileInside(root, datasetName, root, 'the dataset') : undefined;
-  return { inputFiles, dataset };
+  const bulk = Array.from({ length: Number(slice) }, (_, i) => bulkItem(env, i + 1, root));
+  return { inputFiles, dataset, bulk };
+}
+
+/**
+ * A bulk item's address names its file in IEXEC_IN (the pre-compute writes it there). A dataset
+ * the pre-compute could not deliver fails alone, when the app reads it: its address is kept, and
+ * a name that would lead out of IEXEC_IN is never opened.
+ */
+function bulkItem(env: NodeJS.ProcessEnv, index: number, root: string): BulkItem {
+  const name = env[`IEXEC_DATASET_${index}_FILENAME`] ?? '';
+  // Anything but an address is neither opened nor repeated: it would end up in the result.
+  if (!ADDRESS.test(name)) return { index, address: '', path: undefined };
+  try {
+    return { index, address: name, path: fileInside(root, name, root, `bulk dataset ${index}`) };
+  } catch {
+    return { index, address: name, path: undefined };
+  }
 }
 
 /**

@@ -23,8 +23,8 @@ const files = (...names: string[]): NodeJS.ProcessEnv => ({
 
 describe('readInputs', () => {
   it('has nothing to read for a task without input files or dataset', () => {
-    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', IEXEC_DATASET_FILENAME: '' })).toEqual({ inputFiles: [], dataset: undefined });
-    expect(readInputs({})).toEqual({ inputFiles: [], dataset: undefined });
+    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', IEXEC_DATASET_FILENAME: '' })).toEqual({ inputFiles: [], dataset: undefined, bulk: [] });
+    expect(readInputs({})).toEqual({ inputFiles: [], dataset: undefined, bulk: [] });
   });
 
   // What a worker sends for a task without a dataset: both variables set to the zero address
@@ -38,7 +38,7 @@ describe('readInputs', () => {
     ['the file name zero, an address', { IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: ZERO }],
     ['both empty', { IEXEC_DATASET_ADDRESS: '', IEXEC_DATASET_FILENAME: '' }],
   ])('reads no dataset when the dataset variables are %s', (_, variables) => {
-    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', ...variables })).toEqual({ inputFiles: [], dataset: undefined });
+    expect(readInputs({ IEXEC_INPUT_FILES_NUMBER: '0', ...variables })).toEqual({ inputFiles: [], dataset: undefined, bulk: [] });
     writeFileSync(join(input, 'f'), 'x');
     expect(readInputs({ ...files('f'), ...variables }).dataset).toBeUndefined();
   });
@@ -115,5 +115,61 @@ describe('readInputs', () => {
     expect(error.line).toBe(`INPUT_INVALID: ${message}`);
     expect(error.exitCode).toBe(10);
     expect(error.message).not.toMatch(/secret|etc|\//);
+  });
+});
+
+describe('readInputs, for a bulk task (IEXEC_BULK_SLICE_SIZE, IEXEC_DATASET_<i>_FILENAME)', () => {
+  // Mixed case, as the SDK's prepareDatasetBulk writes a slice's addresses (EIP-55).
+  const ONE = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
+  const TWO = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
+  const bulk = (...names: string[]): NodeJS.ProcessEnv => ({
+    IEXEC_IN: input,
+    IEXEC_DATASET_ADDRESS: ZERO,
+    IEXEC_DATASET_FILENAME: ZERO,
+    IEXEC_BULK_SLICE_SIZE: String(names.length),
+    ...Object.fromEntries(names.map((name, i) => [`IEXEC_DATASET_${i + 1}_FILENAME`, name])),
+  });
+
+  it('reads each item by its address, in order, besides the task\'s own zero-address dataset', () => {
+    for (const name of [ONE, TWO]) writeFileSync(join(input, name), name);
+    expect(readInputs(bulk(ONE, TWO))).toEqual({
+      inputFiles: [],
+      dataset: undefined,
+      bulk: [
+        { index: 1, address: ONE, path: join(input, ONE) },
+        { index: 2, address: TWO, path: join(input, TWO) },
+      ],
+    });
+  });
+
+  it('reads no bulk for 0 or no slice size (iapp sets 0 for a task that is not bulk)', () => {
+    expect(readInputs({ ...bulk(), IEXEC_BULK_SLICE_SIZE: '0' }).bulk).toEqual([]);
+    const { IEXEC_BULK_SLICE_SIZE: _, ...none } = bulk(ONE);
+    expect(readInputs(none).bulk).toEqual([]);
+  });
+
+  it('keeps an item the worker did not deliver, without a file: it fails alone, when read', () => {
+    writeFileSync(join(input, ONE), 'one');
+    expect(readInputs(bulk(ONE, TWO)).bulk).toEqual([
+      { index: 1, address: ONE, path: join(input, ONE) },
+      { index: 2, address: TWO, path: undefined },
+    ]);
+  });
+
+  it('never opens nor repeats a name that is not an address, nor follows an item out of IEXEC_IN', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'outside-'));
+    writeFileSync(join(outside, 'secret'), 'x');
+    symlinkSync(join(outside, 'secret'), join(input, TWO));
+    const items = readInputs(bulk('../outside/secret', '', TWO)).bulk;
+    expect(items).toEqual([
+      { index: 1, address: '', path: undefined },
+      { index: 2, address: '', path: undefined },
+      { index: 3, address: TWO, path: undefined },
+    ]);
+  });
+
+  it.each(['-1', '1.5', 'two', '01', '10000', ' 1'])('refuses a slice size of %j with INPUT_INVALID, without repeating it', async (size) => {
+    const failure = await failureOf(() => readInputs({ ...bulk(ONE), IEXEC_BULK_SLICE_SIZE: size }));
+    expect(failure.line).toBe('INPUT_INVALID: IEXEC_BULK_SLICE_SIZE is not a number of datasets');
   });
 });

@@ -9,9 +9,10 @@
  * - SCONE: the anonymous mappings (the heap sconify gives the enclave).
  * - Gramine: everything mapped, the node binary and libraries included.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { loadApp } from '../app';
 import { buildBundle, isBundleStale } from '../build';
 import { parseOptions } from '../cli';
@@ -21,23 +22,29 @@ import { imageNode } from '../image/image-node';
 import { startDemoTask } from '../worker/demo-files';
 import type { DemoRun } from '../worker/demo-task';
 import { readTeeEnv } from '../image/tee-env';
-import { taskFolders } from '../worker/worker-env';
+import { taskFolders, type TaskFiles } from '../worker/worker-env';
 
-const HELP = `Usage: npm run memory [-- --runs N]
+const HELP = `Usage: npm run memory [-- --runs N] [--input-mb N]
 
 Runs the app as the image does (tee.env's APP_ENTRYPOINT, app.js with its code cache, on the
 image's Node release) with its demo task (src/app/demo.ts), against the stand-in of its upstreams
 named localhost (a name lookup, as most endpoints need), reads its peak memory and threads, and advises tee.env's SCONE_HEAP,
-GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).`;
+GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a power of two).
+
+  --runs N       runs per measurement (default 5; the peak of them is kept)
+  --input-mb N   also measure the demo with its first input file grown to N MB (its lines
+                 after the first repeated), and print the peak resident size's growth: how
+                 memory follows the input's size
+  -h, --help     this text`;
 
 const MARGIN = 1.25;
 // Gramine runs a few threads of its own (IPC, async events, TLS handshake helper) besides the app's.
 const GRAMINE_OWN_THREADS = 4;
 
 /** One task of the app as the image runs it, against the stand-in named by host name (a lookup, as most endpoints). */
-function measure(image: ImageApp, demo: DemoRun): Promise<Footprint> {
+function measure(image: ImageApp, demo: DemoRun, task?: TaskFiles): Promise<Footprint> {
   const root = mkdtempSync(join(tmpdir(), 'memory-'));
-  const env = { ...demo.variables(taskFolders(root), { host: 'localhost' }), MALLOC_ARENA_MAX: '1' };
+  const env = { ...demo.variables(taskFolders(root), { host: 'localhost', ...(task === undefined ? {} : { task }) }), MALLOC_ARENA_MAX: '1' };
   return measureFootprint(image.node, [...image.args, ...demo.args], image.dir, env).finally(() => rmSync(root, { recursive: true, force: true }));
 }
 
@@ -50,7 +57,7 @@ const asSize = (kb: number): string => {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const values = parseOptions(argv, { runs: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h' } }, HELP);
+  const values = parseOptions(argv, { runs: { type: 'string', default: '5' }, 'input-mb': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, HELP);
   if (values === undefined) return 2;
   if (values.help) return (console.log(HELP), 0);
   if (process.platform !== 'linux') {
@@ -62,7 +69,16 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--runs takes a whole number from 1\n\n${HELP}`);
     return 2;
   }
+  const inputMb = values['input-mb'] === undefined ? undefined : Number(values['input-mb']);
+  if (inputMb !== undefined && !(Number.isInteger(inputMb) && inputMb >= 1)) {
+    console.error(`--input-mb takes a whole number from 1\n\n${HELP}`);
+    return 2;
+  }
   const app = await loadApp();
+  if (inputMb !== undefined && app.demo.inputFiles === undefined) {
+    console.error('--input-mb: the demo task has no input file to grow (src/app/demo.ts, inputFiles)');
+    return 2;
+  }
   if (isBundleStale(app.target)) await buildBundle(app.target);
   const image = installImageApp(app.target, imageNode());
 
@@ -100,11 +116,41 @@ export async function main(argv: string[]): Promise<number> {
         ? '\ntee.env agrees with the measurement.'
         : `\ntee.env differs (${differs.map(([n]) => n).join(', ')}): update it, then rebuild; sconify.sh --update-iexec-json keeps iexec.json's heapSize in step.`,
     );
+    if (inputMb !== undefined) {
+      const grown = await grownFirstInput(demo.files, inputMb);
+      try {
+        const readings: Footprint[] = [];
+        for (let i = 0; i < runs; i++) readings.push(await measure(image, demo, grown.files));
+        const resident = max(readings, (r) => r.vmHwmKb);
+        console.log(`\nWith its first input file grown to ${inputMb} MB: peak resident ${mib(resident)}, ${mib(resident - peakResident)} more than the demo task's.`);
+      } finally {
+        rmSync(grown.dir, { recursive: true, force: true });
+      }
+    }
     return 0;
   } finally {
     await demo.close();
     rmSync(image.dir, { recursive: true, force: true });
   }
+}
+
+/** The demo's files with the first input file grown to `mb` MB: its first line, then its other lines again and again. */
+export async function grownFirstInput(files: TaskFiles, mb: number): Promise<{ files: TaskFiles; dir: string }> {
+  const [first, ...rest] = files.inputFiles ?? [];
+  if (first === undefined) throw new Error('no input file to grow');
+  const [head = '', ...lines] = readFileSync(first, 'utf8').split(/(?<=\n)/);
+  const body = lines.join('') || head;
+  const dir = mkdtempSync(join(tmpdir(), 'memory-input-'));
+  const path = join(dir, basename(first));
+  const out = createWriteStream(path);
+  out.write(head);
+  // Written in 1 MiB pieces: the tool itself stays small too.
+  const piece = body.repeat(Math.max(1, Math.floor(2 ** 20 / body.length)));
+  for (let written = head.length; written < mb * 1e6; written += piece.length) {
+    if (!out.write(piece)) await once(out, 'drain');
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return { files: { ...files, inputFiles: [path, ...rest] }, dir };
 }
 
 if (process.argv[1] === import.meta.filename) {

@@ -45,6 +45,8 @@ export interface DemoRun {
   upstream: StandInServer;
   /** The requester's arguments. */
   args: string[];
+  /** Its files, as the worker is given them. */
+  files: TaskFiles;
   /**
    * The variables a worker gives one task of the demo, its files copied into `folders.input`.
    * `host` names the stand-in another way (localhost: a name lookup, as real endpoints need);
@@ -61,6 +63,7 @@ export async function startDemo(demo: DemoTask, filesDir: string, serve?: Parame
   return {
     upstream,
     args: demo.args,
+    files,
     variables: (folders, { host, task } = {}) =>
       workerVariables(folders, demoSecret(demo, host === undefined ? upstream.url : upstream.url.replace('127.0.0.1', host)), { ...files, ...task }),
     close: () => upstream.close(),
