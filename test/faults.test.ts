@@ -10,12 +10,13 @@ import fc from 'fast-check';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { TASK_ERRORS } from '../src/errors';
-import { MAX_RETRIES, MAX_RETRY_AFTER_S } from '../src/iexec/http';
+import { MAX_RETRIES, MAX_RETRY_AFTER_S, type Upstream } from '../src/iexec/http';
 import { serveDemoStandIn } from '../tools/worker/demo-task';
 import { APPS_ONLINE } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';
-import { demoEnvironment, installBundleAlone, runChild } from './helpers/worker';
+import { retriesFailure, retriesStatus } from './helpers/retry-rule';
+import { CHILD_TIME_LIMIT_MS, demoEnvironment, installBundleAlone, runChild } from './helpers/worker';
 
 type Fault =
   | { kind: 'pass' }
@@ -44,14 +45,23 @@ const VERDICT: Record<Fault['kind'], Failure | 'OK'> = {
 /** Whether the upstream did the work before answering so (what "never repeat done work" is about). */
 const doesWork = (fault: Fault): boolean => !['status', 'redirect', 'closeBeforeAnswer'].includes(fault.kind);
 
-/** What the app must do with a sequence of faults: the retry rule, then the verdict on the last answer. */
-function expectedOutcome(faults: Fault[]): { verdict: Failure | 'OK'; requests: number } {
+/** What the app must do with a sequence of faults: the retry rule of its upstream's policy, then the verdict on the last answer. */
+function expectedOutcome(faults: Fault[], upstream: Upstream): { verdict: Failure | 'OK'; requests: number } {
   for (let attempt = 0; ; attempt++) {
     const fault = faults[Math.min(attempt, faults.length - 1)]!;
-    const retryable = fault.kind === 'status' && [429, 503].includes(fault.status) && /^\d+$/.test(fault.retryAfter ?? '') && Number(fault.retryAfter) <= MAX_RETRY_AFTER_S;
-    if (!retryable || attempt === MAX_RETRIES) return { verdict: VERDICT[fault.kind], requests: attempt + 1 };
+    const retried =
+      fault.kind === 'status' ? retriesStatus(upstream, fault.status, fault.retryAfter)
+      : ['slow', 'oversized', 'truncated', 'resetMidBody', 'closeBeforeAnswer'].includes(fault.kind) && retriesFailure(upstream);
+    if (!retried || attempt === MAX_RETRIES) return { verdict: VERDICT[fault.kind], requests: attempt + 1 };
   }
 }
+
+/**
+ * The slowest case the generator can make (its statuses answer at once), which must end before
+ * the child is killed: every attempt that may time out at the timeout (only the last one, unless
+ * the call is idempotent), and each wait between two attempts at its 5 s limit.
+ */
+const slowestCaseMs = (upstream: Upstream) => (retriesFailure(upstream) ? MAX_RETRIES + 1 : 1) * upstream.timeoutMs + MAX_RETRIES * MAX_RETRY_AFTER_S * 1000;
 
 /** Answers in place of the stand-in; returns false to let the stand-in answer. */
 function inject(fault: Fault, request: IncomingMessage, response: ServerResponse, app: (typeof APPS_ONLINE)[number]): boolean {
@@ -128,7 +138,7 @@ async function runCase(appDir: string, app: (typeof APPS_ONLINE)[number], faults
   try {
     const { env, out } = await demoEnvironment(app, upstream.url, { requesterSecrets: new Map([[1, REQUESTER_CANARY]]) });
     const run = await runChild(appDir, env, { args: app.demo.args });
-    const expected = expectedOutcome(faults);
+    const expected = expectedOutcome(faults, app.upstream);
     const last = faults[expected.requests - 1] ?? faults.at(-1)!;
     // A status the app gave a meaning of its own fails with its own code.
     const own = last.kind === 'status' ? app.upstream.statuses[last.status] : undefined;
@@ -138,8 +148,13 @@ async function runCase(appDir: string, app: (typeof APPS_ONLINE)[number], faults
 
     check(run.code === (code === 'OK' ? 0 : { ...TASK_ERRORS, ...app.app.errors }[code]), `exit ${run.code}, expected ${code}`);
     check(requests === expected.requests, `${requests} requests, expected ${expected.requests}`);
-    check(done <= 1, `work done ${done} times: a request was repeated after the upstream did it`);
-    if (code === 'OK') check(done === 1 && upstream.handled === 1 && run.files['result.txt'] !== undefined, 'success without exactly one request done');
+    check(requests <= MAX_RETRIES + 1, `${requests} requests: more than the bound`);
+    // Doing it again is what idempotent means; otherwise what the upstream may have done is never repeated.
+    if (!app.upstream.idempotent) check(done <= 1, `work done ${done} times: a request was repeated after the upstream did it`);
+    if (code === 'OK') {
+      check(upstream.handled === 1 && run.files['result.txt'] !== undefined, 'success without exactly one answer from the upstream');
+      if (!app.upstream.idempotent) check(done === 1, 'success after work done more than once');
+    }
 
     let computed: Record<string, string> = {};
     try {
@@ -167,6 +182,10 @@ async function runCase(appDir: string, app: (typeof APPS_ONLINE)[number], faults
 }
 
 describe.each(APPS_ONLINE.map((app, i) => ({ ...app, cases: Number(process.env.FAULT_CASES ?? (i === 0 ? 200 : 60)) })))('the bundle of $label under generated faults', (app) => {
+  it('ends its slowest case before the child is killed', () => {
+    expect(slowestCaseMs(app.upstream)).toBeLessThan(CHILD_TIME_LIMIT_MS);
+  });
+
   it(`keeps its promises on ${app.cases} generated cases (seed ${SEED})`, async () => {
     const appDir = installBundleAlone(app.target);
     const cases = fc.sample(caseArb, { numRuns: app.cases, seed: SEED });

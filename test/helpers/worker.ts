@@ -86,7 +86,9 @@ export interface ChildOptions {
 
 /**
  * Longest a child may run: the slowest honest run waits two Retry-Afters at their 5 s limit and then
- * a 10 s timeout. A child past it (a mutant that loops or sleeps) is killed and its test fails.
+ * a 10 s timeout, or, for an idempotent upstream, times out three times (the quote app: 3 × 3 s);
+ * test/faults.test.ts checks that each app fits. A child past it (a mutant that loops or sleeps) is
+ * killed and its test fails.
  */
 export const CHILD_TIME_LIMIT_MS = 25_000;
 
