@@ -18,7 +18,7 @@ import { TASK_ERRORS } from '../src/errors';
 import type { StandIn } from '../src/iexec/app';
 import { entrypointFlags } from '../tools/image/image-app';
 import { serveStandIn, type StandInServer } from '../tools/worker/stand-in-server';
-import { APPS, EXAMPLE_APP, type AppUnderTest } from './helpers/apps';
+import { APPS, EXAMPLE_APP, successComputed, type AppUnderTest } from './helpers/apps';
 import { secretParts } from './helpers/leaks';
 import { installBundleAlone, runChild, workerEnvironment, type ChildOptions, type ChildRun } from './helpers/worker';
 
@@ -54,7 +54,7 @@ function expectOutcome(run: ChildRun, out: string, app: AppUnderTest, upstreamUr
   expect(run.code).toBe(expected.exit);
   if (expected.line === undefined) {
     expect(files).toEqual(['computed.json', 'result.txt']);
-    expect(run.files['computed.json']).toBe(JSON.stringify({ 'deterministic-output-path': `${out}/result.txt` }));
+    expect(run.files['computed.json']).toBe(successComputed(app, out, run.files['result.txt']));
     expect(run.files['result.txt']!.length).toBeGreaterThan(0);
   } else {
     expect(files).toEqual(['computed.json', 'error.txt']);

@@ -10,6 +10,7 @@ import type { TaskResult } from '../../src/iexec/app';
 import { resolveOutputDir, writeFailure, writeResult } from '../../src/iexec/output';
 import { checkOutput } from '../../tools/worker/check-output';
 import { failureOf } from '../helpers/errors';
+import { readOutput } from '../helpers/output';
 
 let dir: string;
 beforeEach(() => {
@@ -141,13 +142,6 @@ describe('planted files: output is created, never followed, and never lands outs
   });
 });
 
-/** Every file under `root`, at any depth, by its path relative to `root`. */
-const tree = (root: string): Record<string, string> =>
-  Object.fromEntries(
-    (readdirSync(root, { recursive: true, encoding: 'utf8' }) as string[])
-      .filter((name) => lstatSync(join(root, name)).isFile())
-      .map((name) => [name, readFileSync(join(root, name), 'utf8')]),
-  );
 const sha256 = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest();
 const hex = (bytes: Uint8Array) => `0x${Buffer.from(bytes).toString('hex')}`;
 
@@ -186,7 +180,7 @@ describe('writeResult, a folder result', () => {
     });
     expect(readdirSync(dir).sort()).toEqual(['computed.json', 'result']);
     expect(read('computed.json')).toBe(JSON.stringify({ 'deterministic-output-path': join(dir, 'result') }));
-    expect(tree(join(dir, 'result'))).toEqual({
+    expect(readOutput(join(dir, 'result'))).toEqual({
       'summary.txt': 'two lines\nof text',
       'data.bin': '\u0000\u0001\u0002\ufffd',
       'from-a-generator.csv': 'a,b\n1,2\n',
@@ -208,7 +202,7 @@ describe('writeResult, a folder result', () => {
   it('takes a name of exactly 31 bytes, and dots and dashes after the first character', async () => {
     const name = `${'n'.repeat(27)}.t-x`;
     await writeResult(dir, { files: { [name]: 'x', 'a_b/c..d': 'y' } });
-    expect(tree(join(dir, 'result'))).toEqual({ [name]: 'x', 'a_b/c..d': 'y' });
+    expect(readOutput(join(dir, 'result'))).toEqual({ [name]: 'x', 'a_b/c..d': 'y' });
   });
 
   it.each([
@@ -304,7 +298,7 @@ describe('writeResult, a folder result', () => {
     const error = await failureOf(() => writeResult(dir, { files: { 'a.txt': 'a' } }));
     expect(error.line).toBe('OUTPUT_UNWRITABLE: cannot write computed.json in IEXEC_OUT (EEXIST)');
     expect(readdirSync(dir).sort()).toEqual(['.computed.json.tmp', 'result']);
-    expect(tree(join(dir, 'result'))).toEqual({ 'a.txt': 'a' });
+    expect(readOutput(join(dir, 'result'))).toEqual({ 'a.txt': 'a' });
   });
 
   const outsideFolder = () => {
@@ -316,8 +310,8 @@ describe('writeResult, a folder result', () => {
   const state = (path: string) => {
     if (!existsSync(path) && !lstatSync(path, { throwIfNoEntry: false })) return 'absent';
     const stat = lstatSync(path);
-    if (stat.isSymbolicLink()) return { link: readlinkSync(path), target: existsSync(path) ? tree(path) : 'dangling' };
-    return stat.isDirectory() ? { folder: tree(path) } : { file: readFileSync(path, 'utf8') };
+    if (stat.isSymbolicLink()) return { link: readlinkSync(path), target: existsSync(path) ? readOutput(path) : 'dangling' };
+    return stat.isDirectory() ? { folder: readOutput(path) } : { file: readFileSync(path, 'utf8') };
   };
   const PLANTS = {
     'a link to a folder outside': (path: string) => symlinkSync(outsideFolder(), path),
