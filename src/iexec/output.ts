@@ -1,5 +1,6 @@
 import { accessSync, constants, createWriteStream, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, taskError, toAppError } from '../errors';
 import type { FileContent, TaskResult } from './app';
@@ -82,12 +83,13 @@ const writeComputed = (dir: string, fields: Record<string, string>) => writeAtom
 function checkFolder(files: Record<string, FileContent>): void {
   const names = Object.keys(files);
   if (names.length === 0) throw taskError('RESULT_EMPTY', 'the result folder has no file, and iExec publishes no empty folder');
+  const all = new Set(names);
   names.forEach((name, index) => {
     const segments = name.split('/');
     if (!segments.every((segment) => SEGMENT.test(segment))) {
       throw taskError('RESULT_INVALID', `file ${index + 1} of the result folder has a name iExec refuses: '/'-separated parts of A-Z a-z 0-9 . _ -, none empty or starting with '.', each at most 31 bytes`);
     }
-    if (segments.some((_, end) => end > 0 && names.includes(segments.slice(0, end).join('/')))) {
+    if (segments.slice(0, -1).some((_, last) => all.has(segments.slice(0, last + 1).join('/')))) {
       throw taskError('RESULT_INVALID', `file ${index + 1} of the result folder is inside another file of it`);
     }
   });
@@ -107,28 +109,32 @@ async function writeFolder(dir: string, files: Record<string, FileContent>): Pro
     throw unwritable(`${RESULT_FOLDER}/`, error);
   }
   try {
-    let bytes = 0;
+    let written = false;
     for (const [name, content] of Object.entries(files)) {
       const path = join(staging, name);
       mkdirSync(dirname(path), { recursive: true });
       const file = createWriteStream(path, { flags: 'wx' });
       await pipeline(fromApp(content), file);
-      bytes += file.bytesWritten;
+      written ||= file.bytesWritten > 0;
     }
     // Empty files drop out of the folder digest (result_utils.rs get_file_tree_sha256): with none
     // left, every such folder has the same digest, which says nothing of the result.
-    if (bytes === 0) throw taskError('RESULT_EMPTY', 'every file of the result folder is empty, and iExec publishes no empty file');
+    if (!written) throw taskError('RESULT_EMPTY', 'every file of the result folder is empty, and iExec publishes no empty file');
     renameSync(staging, join(dir, RESULT_FOLDER));
   } catch (error) {
+    // The app's Node streams left unread are destroyed, so that none holds the process open (an HTTP body).
+    for (const content of Object.values(files)) if (content instanceof Readable) content.destroy();
     rmSync(staging, { recursive: true, force: true });
     throw error instanceof AppError ? error : unwritable(`${RESULT_FOLDER}/`, error);
   }
 }
 
+const isStream = (content: FileContent): content is AsyncIterable<string | Uint8Array> => typeof content !== 'string' && !(content instanceof Uint8Array);
+
 /** A file's content as chunks; the app's own stream failing is the app's error, as if run() had thrown it. */
 async function* fromApp(content: FileContent): AsyncGenerator<string | Uint8Array> {
   try {
-    yield* typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
+    yield* isStream(content) ? content : [content];
   } catch (error) {
     throw toAppError(error);
   }

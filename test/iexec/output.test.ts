@@ -199,10 +199,10 @@ describe('writeResult, a folder result', () => {
     expect(report.digest).toBe(hex(keccak_256(Buffer.concat([sha256('ay'), sha256('bee')]))));
   });
 
-  it('takes a name of exactly 31 bytes, and dots and dashes after the first character', async () => {
-    const name = `${'n'.repeat(27)}.t-x`;
-    await writeResult(dir, { files: { [name]: 'x', 'a_b/c..d': 'y' } });
-    expect(readOutput(join(dir, 'result'))).toEqual({ [name]: 'x', 'a_b/c..d': 'y' });
+  it('takes names of 31 bytes, starting with a letter, a digit, _ or -, then dots too', async () => {
+    const files = { [`${'n'.repeat(27)}.t-x`]: '1', 'a_b/c..d': '2', _u: '3', '-d': '4', '9/Zz': '5', 'Up.Per_CASE-0.txt': '6', [`${'s'.repeat(31)}/${'t'.repeat(31)}`]: '7' };
+    await writeResult(dir, { files });
+    expect(readOutput(join(dir, 'result'))).toEqual(files);
   });
 
   it.each([
@@ -272,9 +272,12 @@ describe('writeResult, a folder result', () => {
       yield 'a first chunk';
       throw thrown;
     }
-    const error = await failureOf(() => writeResult(dir, { files: { 'first.txt': 'written', 'second.txt': failing(), 'third.txt': 'never' } }));
+    const unread = Readable.from(['never read']);
+    const error = await failureOf(() => writeResult(dir, { files: { 'first.txt': 'written', 'second.txt': failing(), 'third.txt': 'never', 'fourth.txt': unread } }));
     expect([error.line, error.exitCode]).toEqual([line, exitCode]);
     expect(readdirSync(dir)).toEqual([]);
+    // A stream left unread is closed, so that it holds nothing open (an HTTP body, a file).
+    expect(unread.destroyed).toBe(true);
   });
 
   it('reports a Node stream destroyed midway as the app\'s error', async () => {
