@@ -372,6 +372,8 @@ describe('writeResult, a callback result', () => {
     ['not hex', '0x12zz'],
     ['with a space', '0x12 34'],
     ['with a newline after', '0x1234\n'],
+    ['with a space before', ' 0x1234'],
+    ['with 0x twice', '0x0x12'],
   ])('refuses callback data %s as RESULT_INVALID, without quoting it, and writes nothing', async (_, callback) => {
     const error = await failureOf(() => writeResult(dir, { callback: callback as `0x${string}` }));
     expect([error.line, error.exitCode]).toEqual(['RESULT_INVALID: callback is not 0x followed by an even, non-zero number of hex digits', 16]);
