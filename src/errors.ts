@@ -42,6 +42,7 @@ export const TASK_ERRORS = {
   RESULT_EMPTY: 13,
   PROTECTED_DATA_MISSING: 14,
   PROTECTED_DATA_INVALID: 15,
+  RESULT_INVALID: 16,
 } as const;
 
 export const taskError = errorsFrom(TASK_ERRORS);

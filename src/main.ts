@@ -23,9 +23,9 @@ export async function run(app: IexecApp, { env, argv }: Invocation): Promise<num
     const args = parseRequesterArgs(argv, app.args);
     const { inputFiles, dataset } = readInputs(env);
     const protectedData = await app.protectedData?.read(dataset);
-    const { result, log } = await app.run({ secret, args, inputFiles, dataset, protectedData, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
-    writeResult(outputDir, result);
-    if (log !== undefined) process.stdout.write(`${log}\n`);
+    const result = await app.run({ secret, args, inputFiles, dataset, protectedData, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
+    await writeResult(outputDir, result);
+    if (result.log !== undefined) process.stdout.write(`${result.log}\n`);
     return 0;
   } catch (error) {
     return reportFailure(error, env);

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
-import { TASK_ERRORS } from '../src/errors';
+import { AppError, TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
-import { APPS } from './helpers/apps';
+import { APPS, decodeQuote, QUOTE_APP, successComputed } from './helpers/apps';
 import { defineProtectedData } from '../src/iexec/protected-data';
 import { protectedDataFile, type DataObject } from '../tools/worker/dataprotector';
 import { runApp } from './helpers/run-app';
@@ -16,7 +16,8 @@ import { mockNetwork } from './helpers/msw';
 const UPSTREAM = 'https://upstream.test';
 const server = mockNetwork();
 
-describe.each(APPS)('run, for $label', ({ app, demo }) => {
+describe.each(APPS)('run, for $label', (appUnderTest) => {
+  const { app, demo } = appUnderTest;
   const secret = demoSecret(demo, UPSTREAM);
   const serveStandIn = () => server.use(http.all(`${UPSTREAM}/*`, ({ request }) => demo.standIn!()(request)));
 
@@ -26,7 +27,7 @@ describe.each(APPS)('run, for $label', ({ app, demo }) => {
     expect(exitCode).toBe(0);
     expect(Object.keys(files).sort()).toEqual(['computed.json', 'result.txt']);
     expect(files['result.txt']!.length).toBeGreaterThan(0);
-    expect(files['computed.json']).toBe(`{"deterministic-output-path":"${out}/result.txt"}`);
+    expect(files['computed.json']).toBe(successComputed(appUnderTest, out, files['result.txt']));
     expect(stderr).toBe('');
     expect(['', `${files['result.txt']}\n`]).toContain(stdout);
   });
@@ -66,6 +67,55 @@ describe.each(APPS)('run, for $label', ({ app, demo }) => {
     expect(Math.min(...all)).toBeGreaterThanOrEqual(1);
     expect(Math.max(...all)).toBeLessThanOrEqual(125);
     for (const code of Object.values(app.upstreams[0]!.codes)) expect(app.errors).toHaveProperty(code);
+  });
+});
+
+describe('run, the second app: a callback result', () => {
+  it('returns its topic and quote ABI-encoded, as callback-data and in result.txt', async () => {
+    server.use(http.all(`${UPSTREAM}/*`, ({ request }) => QUOTE_APP.demo.standIn!()(request)));
+    const { files } = await runApp(QUOTE_APP.app, { IEXEC_APP_DEVELOPER_SECRET: demoSecret(QUOTE_APP.demo, UPSTREAM)! }, ['--topic', 'brevity']);
+    expect(decodeQuote(JSON.parse(files['computed.json']!)['callback-data'])).toEqual({ topic: 'brevity', quote: 'On brevity, in fr: be brief.' });
+  });
+});
+
+describe('run, each kind of result an app returns', () => {
+  const { app, demo } = APPS[0]!;
+  const env = { IEXEC_APP_DEVELOPER_SECRET: demoSecret(demo, UPSTREAM)! };
+  async function* stream() {
+    yield 'streamed ';
+    yield 'bytes';
+  }
+
+  it.each([
+    ['text', { result: 'a text', log: 'done' }, { 'result.txt': 'a text' }, 'result.txt', {}],
+    ['folder', { files: { 'a.txt': 'one', 'sub/b.txt': stream() }, log: 'done' }, { 'result/a.txt': 'one', 'result/sub/b.txt': 'streamed bytes' }, 'result', {}],
+    ['callback', { callback: '0xc0ffee', log: 'done' }, { 'result.txt': '0xc0ffee' }, 'result.txt', { 'callback-data': '0xc0ffee' }],
+  ] as const)('writes a %s result, computed.json last, and prints the log', async (_, result, written, path, extra) => {
+    const { out, exitCode, files, stdout, stderr } = await runApp({ ...app, run: async () => result }, env);
+    expect([exitCode, stdout, stderr]).toEqual([0, 'done\n', '']);
+    expect(files).toEqual({ ...written, 'computed.json': JSON.stringify({ 'deterministic-output-path': `${out}/${path}`, ...extra }) });
+  });
+
+  it.each([
+    ['an empty folder', { files: {} }, 'RESULT_EMPTY'],
+    ['a bad file name', { files: { '../x': 'x' } }, 'RESULT_INVALID'],
+    ['bad callback data', { callback: '0x1' }, 'RESULT_INVALID'],
+  ] as const)('reports %s like any failure: error.txt and computed.json, its exit code, and no log', async (_, result, code) => {
+    const { out, exitCode, files, stdout } = await runApp({ ...app, run: async () => ({ ...result, log: 'done' }) as never }, env);
+    expect([exitCode, stdout]).toEqual([TASK_ERRORS[code], '']);
+    expect(Object.keys(files).sort()).toEqual(['computed.json', 'error.txt']);
+    expect(files['error.txt']!.startsWith(`${code}: `)).toBe(true);
+    expect(JSON.parse(files['computed.json']!)).toEqual({ 'deterministic-output-path': `${out}/error.txt`, 'error-message': files['error.txt'] });
+  });
+
+  it("reports a folder file's stream failing with the app's own error code", async () => {
+    async function* failing() {
+      yield 'a start';
+      throw new AppError('COUNTER_TIMEOUT', 'counter did not answer in time', 5);
+    }
+    const { exitCode, files } = await runApp({ ...app, run: async () => ({ files: { 'a.txt': failing() } }) }, env);
+    expect([exitCode, files['error.txt']]).toEqual([5, 'COUNTER_TIMEOUT: counter did not answer in time']);
+    expect(Object.keys(files).sort()).toEqual(['computed.json', 'error.txt']);
   });
 });
 

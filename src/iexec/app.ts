@@ -21,11 +21,45 @@ export interface Task<Secret, Args, Protected = undefined> {
   bot: BagPlace;
 }
 
-export interface TaskResult {
-  /** Written to IEXEC_OUT/result.txt: the task's deterministic output. */
-  result: string;
+/** A file of a folder result: its bytes, or a stream of them (a Node Readable is one), written to disk as it comes. */
+export type FileContent = string | Uint8Array | AsyncIterable<string | Uint8Array>;
+
+/** The task's deterministic output, in one of the three forms iExec takes (one key of result, files, callback). */
+export type TaskResult = TextResult | FolderResult | CallbackResult;
+
+interface Logged {
   /** Printed on stdout, which the worker logs: only what is safe to publish. */
   log?: string;
+}
+
+/** Written to IEXEC_OUT/result.txt. */
+export interface TextResult extends Logged {
+  result: string;
+  files?: never;
+  callback?: never;
+}
+
+/**
+ * Written to the folder IEXEC_OUT/result/, all files or none. Keys are paths relative to it,
+ * segments separated by '/', each of A-Z a-z 0-9 . _ - (not starting with '.') and at most 31 bytes.
+ * iExec's digest covers the folder's top-level files only: a file in a sub-folder is published but
+ * not agreed on by replicated workers.
+ */
+export interface FolderResult extends Logged {
+  files: Record<string, FileContent>;
+  result?: never;
+  callback?: never;
+}
+
+/**
+ * For a deal with a callback address: ABI-encoded bytes (0x-prefixed hex, whole bytes) that the
+ * worker passes to the callback contract, and whose Keccak-256 is the result digest. Also written
+ * to result.txt, for a deal without a callback.
+ */
+export interface CallbackResult extends Logged {
+  callback: `0x${string}`;
+  result?: never;
+  files?: never;
 }
 
 /** The values of a protected data spec; undefined for an app that declares none. */

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import type { IexecApp } from '../../src/iexec/app';
 import { run } from '../../src/main';
+import { readOutput } from './output';
 
 /** Runs an app in this process and collects everything it printed and wrote. */
 export async function runApp(app: IexecApp, env: NodeJS.ProcessEnv, argv: readonly string[] = []) {
@@ -14,6 +15,6 @@ export async function runApp(app: IexecApp, env: NodeJS.ProcessEnv, argv: readon
   const printed = (spy: typeof stdout) => spy.mock.calls.map(([c]) => String(c)).join('');
   const result = { out, exitCode, stdout: printed(stdout), stderr: printed(stderr) };
   vi.restoreAllMocks();
-  return { ...result, files: Object.fromEntries(readdirSync(out).map((name) => [name, readFileSync(join(out, name), 'utf8')])) };
+  return { ...result, files: readOutput(out) };
 }
 

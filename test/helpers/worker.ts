@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
@@ -12,6 +12,7 @@ import { writeDemoFiles } from '../../tools/worker/demo-files';
 import { demoSecret, demoTaskFiles, serveDemoStandIn } from '../../tools/worker/demo-task';
 import type { AppUnderTest } from './apps';
 import { mutationChild } from './mutation';
+import { readOutput } from './output';
 
 /** An app alone in an empty folder as the images hold it in /app: app.js with `node`'s code cache. */
 export function installBundleAlone(target: BundleTarget = DEFAULT_TARGET, node = process.execPath): string {
@@ -123,15 +124,8 @@ export function runChild(appDir: string, env: NodeJS.ProcessEnv, options: ChildO
       clearTimeout(limit);
       mutation.collect(report);
       const out = env.IEXEC_OUT;
-      let files: Record<string, string> = {};
-      try {
-        // Regular files only: a test may plant a link or a folder there.
-        const regular = (n: string) => lstatSync(join(out!, n)).isFile();
-        files = out ? Object.fromEntries(readdirSync(out).filter(regular).map((n) => [n, readFileSync(join(out, n), 'utf8')])) : {};
-      } catch {
-        // IEXEC_OUT may not exist: that is what some tests check.
-      }
-      resolve({ code, signal, stdout, stderr, files });
+      // IEXEC_OUT may not exist: that is what some tests check.
+      resolve({ code, signal, stdout, stderr, files: out && existsSync(out) ? readOutput(out) : {} });
     });
   });
 }

@@ -1,3 +1,4 @@
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IExecDataProtectorDeserializer } from '@iexec/dataprotector-deserializer';
 import { ROOT } from '../../../tools/build';
 import { splitArgs } from '../../../tools/worker/local';
-import { APPS, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../../helpers/apps';
+import { APPS, decodeQuote, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../../helpers/apps';
 
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 
@@ -111,7 +112,7 @@ describe('npm run local', () => {
     );
     expect(code).toBe(0);
     const out = outFolder(output);
-    expect(readFileSync(join(out, 'result.txt'), 'utf8')).toBe('On courage, in fr: be brief.');
+    expect(decodeQuote(readFileSync(join(out, 'result.txt'), 'utf8'))).toEqual({ topic: 'courage', quote: 'On courage, in fr: be brief.' });
     expect(readdirSync(join(out, '..', 'iexec_in')).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^0x[0-9a-f]{64}$/), expect.stringMatching(/^0x[0-9a-f]{40}$/)]));
     expect(output).not.toContain('sig-canary-1');
   });
@@ -155,6 +156,14 @@ describe('npm run local', () => {
     expect(code).toBe(1);
     expect(output).toContain("✗ callback-data, for the deal's callback: non-empty hex");
     expect(output).not.toContain('file names at most');
+  });
+
+  it("--callback: an app that writes callback-data (the second app) passes, with Keccak-256 of its bytes as the digest", () => {
+    const { code, output } = local(['--callback', `0x${'ab'.repeat(20)}`], { app: QUOTE_APP });
+    expect(code).toBe(0);
+    const data = readFileSync(join(outFolder(output), 'result.txt'), 'utf8');
+    expect(decodeQuote(data)).toEqual({ topic: 'brevity', quote: 'On brevity, in fr: be brief.' });
+    expect(output).toContain(`result digest: 0x${Buffer.from(keccak_256(Buffer.from(data.slice(2), 'hex'))).toString('hex')}`);
   });
 
   it('--worker v8-standard: the variables of a task without TEE, so no secret for the app', () => {
