@@ -2,6 +2,7 @@ import { toAppError } from './errors';
 import type { IexecApp } from './iexec/app';
 import { parseRequesterArgs } from './iexec/args';
 import { readBagPlace } from './iexec/bot';
+import { runBulk } from './iexec/bulk';
 import { guardNodeEnvironment } from './iexec/environment';
 import { readInputs } from './iexec/inputs';
 import { resolveOutputDir, writeFailure, writeResult } from './iexec/output';
@@ -21,9 +22,14 @@ export async function run(app: IexecApp, { env, argv }: Invocation): Promise<num
     const outputDir = resolveOutputDir(env);
     const secret = app.secret === undefined ? undefined : readDeveloperSecret(env, app.secret);
     const args = parseRequesterArgs(argv, app.args);
-    const { inputFiles, dataset } = readInputs(env);
-    const protectedData = await app.protectedData?.read(dataset);
-    const result = await app.run({ secret, args, inputFiles, dataset, protectedData, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) });
+    const { inputFiles, dataset, bulk } = readInputs(env);
+    const task = { secret, args, inputFiles, dataset, requesterSecrets: readRequesterSecrets(env), bot: readBagPlace(env) };
+    const spec = app.protectedData;
+    // A bulk task runs the app once per protected data; an app that reads none ignores them all.
+    const result =
+      spec !== undefined && bulk.length > 0
+        ? await runBulk(bulk, spec.bulk, spec.read, (protectedData, item) => app.run({ ...task, dataset: item.path, protectedData }))
+        : await app.run({ ...task, protectedData: await spec?.read(dataset) });
     await writeResult(outputDir, result);
     if (result.log !== undefined) process.stdout.write(`${result.log}\n`);
     return 0;

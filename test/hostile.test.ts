@@ -20,7 +20,8 @@ import { MAX_RETRIES } from '../src/iexec/http';
 import { entrypointFlags } from '../tools/image/image-app';
 import { type StandInServer } from '../tools/worker/stand-in-server';
 import { serveDemoStandIn } from '../tools/worker/demo-task';
-import { APPS_ONLINE, EXAMPLE_APP, successComputed, type AppUnderTest } from './helpers/apps';
+import { APPS_ONLINE, EXAMPLE_APP, type AppUnderTest } from './helpers/apps';
+import { expectSuccess } from './helpers/output';
 import { secretParts } from './helpers/leaks';
 import { retriesStatus } from './helpers/retry-rule';
 import { type ChildOptions, type ChildRun, demoEnvironment, installBundleAlone, runChild, workerEnvironment } from './helpers/worker';
@@ -56,9 +57,7 @@ function expectOutcome(run: ChildRun, out: string, app: AppUnderTest, upstreamUr
   const files = Object.keys(run.files).filter((name) => !planted.includes(name)).sort();
   expect(run.code).toBe(expected.exit);
   if (expected.line === undefined) {
-    expect(files).toEqual(['computed.json', 'result.txt']);
-    expect(run.files['computed.json']).toBe(successComputed(app, out, run.files['result.txt']));
-    expect(run.files['result.txt']!.length).toBeGreaterThan(0);
+    expectSuccess(Object.fromEntries(files.map((name) => [name, run.files[name]!])), out);
   } else {
     expect(files).toEqual(['computed.json', 'error.txt']);
     expect(run.files['error.txt']).toBe(expected.line);

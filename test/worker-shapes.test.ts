@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GENERATIONS, ZERO_ADDRESS, type TaskFiles } from '../tools/worker/worker-env';
 import { APPS } from './helpers/apps';
-import { bundleAgainstStandIn, demoEnvironment, runChild } from './helpers/worker';
+import { bundleAgainstStandIn, demoEnvironment, demoFiles, runChild } from './helpers/worker';
+import { expectSuccess } from './helpers/output';
+import { TASK_ERRORS } from '../src/errors';
 
 function file(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'shape-')), name);
@@ -18,16 +20,18 @@ function file(name: string, text: string): string {
   return path;
 }
 
-const SHAPES: Record<string, () => TaskFiles> = {
-  'no dataset, no input file': () => ({}),
-  'a dataset': () => ({ dataset: file('dataset.bin', 'dataset bytes') }),
-  'two input files': () => ({ inputFiles: [file('a.txt', 'brevity\n'), file('b.txt', 'second')] }),
-  'requester secrets': () => ({ requesterSecrets: new Map([[1, 'requester-one'], [3, 'requester-three']]) }),
+// Each shape adds to the app's demo task (`demo`, its own files), so that what the app needs stays.
+const SHAPES: Record<string, (demo: TaskFiles) => TaskFiles> = {
+  'the demo task as it is': () => ({}),
+  'a dataset': (demo) => ({ dataset: demo.dataset ?? file('dataset.bin', 'dataset bytes') }),
+  'two more input files': (demo) => ({ inputFiles: [...(demo.inputFiles ?? []), file('a.txt', 'brevity\n'), file('b.txt', 'second')] }),
+  'more requester secrets': (demo) => ({ requesterSecrets: new Map([...(demo.requesterSecrets ?? []), [7, 'requester-seven'], [9, 'requester-nine']]) }),
   'the third task of a bag of five': () => ({ bot: { size: 5, firstIndex: 0, index: 2 } }),
-  'everything at once': () => ({
-    dataset: file('dataset.bin', 'dataset bytes'),
-    inputFiles: [file('a.txt', 'brevity\n')],
-    requesterSecrets: new Map([[1, 'requester-one']]),
+  'everything at once': (demo) => ({
+    dataset: demo.dataset ?? file('dataset.bin', 'dataset bytes'),
+    inputFiles: [...(demo.inputFiles ?? []), file('a.txt', 'brevity\n')],
+    requesterSecrets: new Map([...(demo.requesterSecrets ?? []), [7, 'requester-seven']]),
+    bot: { size: 3, firstIndex: 6, index: 7 },
   }),
 };
 const CASES = GENERATIONS.flatMap((generation) => Object.keys(SHAPES).map((shape) => ({ generation, shape })));
@@ -37,17 +41,18 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   const bundle = bundleAgainstStandIn(app);
 
   it.each(CASES)('$generation: $shape', async ({ generation, shape }) => {
-    const { env } = await demoEnvironment(app, bundle.upstream.url, { ...SHAPES[shape]!(), generation });
-    if (shape === 'no dataset, no input file') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
+    const { env, out } = await demoEnvironment(app, bundle.upstream.url, { ...SHAPES[shape]!(await demoFiles(demo)), generation });
+    if (demo.protectedData === undefined && shape === 'the demo task as it is') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
     const run = await runChild(bundle.appDir, env, { args: demo.args });
-    if (generation === 'v8-standard') {
-      // A standard task has no secret service: this app needs its secret, and says so.
-      expect(run.stderr).toMatch(/^SECRET_MISSING: /);
-      expect(run.code).toBe(2);
+    // A standard task has no secret service: an app that needs a secret says so, with its code.
+    if (generation === 'v8-standard' && app.app.secret !== undefined) {
+      expect([run.code, run.stderr]).toEqual([TASK_ERRORS.SECRET_MISSING, expect.stringMatching(/^SECRET_MISSING: [^\n]*\n$/)]);
+    } else if (generation === 'v8-standard' && Object.keys(demo.requesterSecrets ?? {}).length > 0 && run.code !== 0) {
+      expect([run.code, run.stderr]).toEqual([TASK_ERRORS.REQUESTER_SECRET_MISSING, expect.stringMatching(/^REQUESTER_SECRET_MISSING: [^\n]*\n$/)]);
     } else {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'result.txt']);
+      expectSuccess(run.files, out);
     }
   });
 

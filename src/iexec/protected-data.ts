@@ -7,6 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import * as z from 'zod/mini';
 import { taskError } from '../errors';
+import type { BulkMode } from './bulk';
 import { safeName } from './fields';
 
 /**
@@ -47,6 +48,11 @@ export type ProtectedFields<S extends ProtectedShape> = {
 export interface ProtectedDataFields<S extends ProtectedShape = ProtectedShape> {
   schema: z.ZodMiniObject<S>;
   fields: ProtectedFields<S>;
+  /**
+   * Whether the app takes a bulk of protected data in one task (DataProtector's bulk processing),
+   * and how a failing one counts (src/iexec/bulk.ts); none: one protected data a task.
+   */
+  bulk?: BulkMode;
 }
 
 export interface ProtectedDataSpec<S extends ProtectedShape = ProtectedShape> extends ProtectedDataFields<S> {

@@ -8,6 +8,10 @@ import type { BundleTarget } from '../../tools/build';
 import { targetOf } from '../../tools/app';
 import { QUOTE_CALLBACK, app as quoteApp } from '../fixtures/quote-app';
 import { demo as quoteDemo } from '../fixtures/quote-app/demo';
+import { app as redactApp } from '../fixtures/redact-app';
+import { demo as redactDemo } from '../fixtures/redact-app/demo';
+import { app as scoreApp } from '../fixtures/score-app';
+import { demo as scoreDemo } from '../fixtures/score-app/demo';
 
 export interface AppUnderTest {
   label: string;
@@ -17,23 +21,22 @@ export interface AppUnderTest {
   demo: DemoTask;
   target: BundleTarget;
   /** The kind of result it returns on success: both write result.txt (a callback's holds its hex). */
-  resultKind: 'text' | 'callback';
 }
 
-const underTest = (label: string, dir: string, app: IexecApp, demo: DemoTask, resultKind: AppUnderTest['resultKind']): AppUnderTest => ({ label, dir, app, demo, target: targetOf(dir), resultKind });
+const underTest = (label: string, dir: string, app: IexecApp, demo: DemoTask): AppUnderTest => ({ label, dir, app, demo, target: targetOf(dir) });
 
-export const EXAMPLE_APP = underTest('the example app (src/app)', 'src/app', exampleApp, exampleDemo, 'text');
-export const QUOTE_APP = underTest('a second app (test/fixtures/quote-app)', 'test/fixtures/quote-app', quoteApp, quoteDemo, 'callback');
-export const APPS = [EXAMPLE_APP, QUOTE_APP];
+export const EXAMPLE_APP = underTest('the example app (src/app)', 'src/app', exampleApp, exampleDemo);
+export const QUOTE_APP = underTest('a second app (test/fixtures/quote-app)', 'test/fixtures/quote-app', quoteApp, quoteDemo);
+/** Offline, a folder result written as a stream, an input file and a requester secret, no developer secret. */
+export const REDACT_APP = underTest('an offline app (test/fixtures/redact-app)', 'test/fixtures/redact-app', redactApp, redactDemo);
+/** Offline, on a protected data (DataProtector), one or a bulk of them. */
+export const SCORE_APP = underTest('an app on protected data (test/fixtures/score-app)', 'test/fixtures/score-app', scoreApp, scoreDemo);
+export const APPS = [EXAMPLE_APP, QUOTE_APP, REDACT_APP, SCORE_APP];
 
 /** The apps that take a developer secret, with it (the tests of the secret and of pack-secret). */
 export const APPS_WITH_SECRET = APPS.flatMap((a) => (a.app.secret === undefined ? [] : [{ ...a, secret: a.app.secret as SecretSpec }]));
 /** The apps that call an upstream, with the first (the tests of upstream failures). */
 export const APPS_ONLINE = APPS.flatMap((a) => (a.app.upstreams[0] === undefined ? [] : [{ ...a, upstream: a.app.upstreams[0] }]));
-/** computed.json after a successful task of `app` whose result.txt holds `result`, IEXEC_OUT being `out` as the app saw it. */
-export const successComputed = (app: AppUnderTest, out: string, result: string | undefined): string =>
-  JSON.stringify({ 'deterministic-output-path': `${out}/result.txt`, ...(app.resultKind === 'callback' ? { 'callback-data': result } : {}) });
-
 /** The second app's callback data, decoded as its contract would. */
 export function decodeQuote(data: string): { topic: string; quote: string } {
   const [topic, quote] = decodeAbiParameters(QUOTE_CALLBACK, data as Hex);

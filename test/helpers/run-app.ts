@@ -6,9 +6,9 @@ import type { IexecApp } from '../../src/iexec/app';
 import { run } from '../../src/main';
 import { readOutput } from './output';
 
-/** Runs an app in this process and collects everything it printed and wrote. */
+/** Runs an app in this process and collects everything it printed and wrote (IEXEC_OUT: a fresh folder unless `env` names one). */
 export async function runApp(app: IexecApp, env: NodeJS.ProcessEnv, argv: readonly string[] = []) {
-  const out = mkdtempSync(join(tmpdir(), 'iexec-out-'));
+  const out = env.IEXEC_OUT ?? mkdtempSync(join(tmpdir(), 'iexec-out-'));
   const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const exitCode = await run(app, { env: { IEXEC_OUT: out, ...env }, argv });

@@ -1,15 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_TARGET, type BundleTarget } from '../../tools/build';
 import { entrypointFlags, installImageApp } from '../../tools/image/image-app';
-import { taskFolders, workerVariables, type TaskFiles } from '../../tools/worker/worker-env';
 import { afterAll, beforeAll } from 'vitest';
 import { type StandInServer } from '../../tools/worker/stand-in-server';
-import type { DemoTask } from '../../src/iexec/app';
-import { writeDemoFiles } from '../../tools/worker/demo-files';
-import { demoSecret, demoTaskFiles, serveDemoStandIn } from '../../tools/worker/demo-task';
+import { serveDemoStandIn } from '../../tools/worker/demo-task';
 import type { AppUnderTest } from './apps';
 import { mutationChild } from './mutation';
 import { readOutput } from './output';
@@ -36,34 +32,8 @@ export function bundleAgainstStandIn({ demo, target }: AppUnderTest, node?: stri
 /** The image's command for the app in appDir (tee.env's entrypoint flags), with `nodeArgs` before the app. */
 export const appCommand = (appDir: string, nodeArgs: string[] = [], node = process.execPath): [string, ...string[]] => [node, ...entrypointFlags(node), ...nodeArgs, join(appDir, 'app.js')];
 
-const demoFilesWritten = new Map<DemoTask, Promise<TaskFiles>>();
-
-/** The demo task's files (input files, protected data), written once per test file. */
-function demoFiles(demo: DemoTask): Promise<TaskFiles> {
-  const files =
-    demoFilesWritten.get(demo) ??
-    (async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'demo-'));
-      await writeDemoFiles(demo, dir);
-      return demoTaskFiles(demo, dir);
-    })();
-  demoFilesWritten.set(demo, files);
-  return files;
-}
-
-/**
- * Fresh folders and the variables of one task of the app's demo (its secret aimed at the stand-in
- * at `upstreamUrl`, its files, its requester secrets); `files` changes what the worker hands over.
- */
-export async function demoEnvironment({ demo }: AppUnderTest, upstreamUrl: string, files: TaskFiles = {}): Promise<ReturnType<typeof workerEnvironment>> {
-  return workerEnvironment(demoSecret(demo, upstreamUrl), { ...(await demoFiles(demo)), ...files });
-}
-
-/** Fresh iexec_in/iexec_out folders and the variables a worker sets for a TEE task (as npm run local). */
-export function workerEnvironment(secret: string | undefined, files: TaskFiles = {}): { env: NodeJS.ProcessEnv; out: string; input: string } {
-  const folders = taskFolders(mkdtempSync(join(tmpdir(), 'task-')));
-  return { env: workerVariables(folders, secret, files), ...folders };
-}
+// The demo task and a worker's environment, shared with the tests that run no bundle.
+export { demoEnvironment, demoFiles, workerEnvironment } from './demo';
 
 export interface ChildRun {
   code: number | null;
