@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUNDLE, BUNDLE_BUDGET_BYTES } from '../tools/build';
 import { type StandInServer } from '../tools/worker/stand-in-server';
 import { demoSecret, serveDemoStandIn } from '../tools/worker/demo-task';
-import { APPS, decodeQuote, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
+import { APPS, APPS_ONLINE, decodeQuote, EXAMPLE_APP, QUOTE_APP } from './helpers/apps';
 import { expectSuccess } from './helpers/output';
 import { secretParts } from './helpers/leaks';
 import { underMutationTesting } from './helpers/mutation';
@@ -44,7 +44,6 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', (appOnNode) =
   });
   afterAll(() => upstream.close());
   const runChild = (dir: string, env: NodeJS.ProcessEnv, options: ChildOptions = {}) => runChildOn(dir, env, { ...options, node });
-  const secret = () => demoSecret(demo, upstream.url);
   const expectNoLeak = (text: string) => {
     for (const part of secretParts(demo, upstream.url)) expect(text).not.toContain(part);
   };
@@ -62,8 +61,11 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', (appOnNode) =
     expectNoLeak(run.stdout + run.stderr + Object.values(run.files).join(''));
   });
 
-  it('reports a missing secret with its code and exit code, and writes error.txt and computed.json', async () => {
-    const { env, out } = workerEnvironment(undefined);
+  // Which failures an app can meet follows from its contract: a secret, upstreams.
+  if (app.secret !== undefined) it('reports a missing secret with its code and exit code, and writes error.txt and computed.json', async () => {
+    const { env, out } = await demoEnvironment(appOnNode, upstream.url);
+    delete env.IEXEC_APP_DEVELOPER_SECRET;
+    delete env.IEXEC_APP_DEVELOPER_SECRET_1;
     const run = await runChild(appDir, env, { args: demo.args });
     const line = 'SECRET_MISSING: IEXEC_APP_DEVELOPER_SECRET is not set (push it with `iexec app push-secret` and run with a TEE tag)';
     expect(run).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
@@ -74,19 +76,19 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', (appOnNode) =
   });
 
   it('reads the requester arguments from its command line, and refuses an unknown one by code', async () => {
-    const run = await runChild(appDir, workerEnvironment(secret()).env, { args: ['--no-such-option', 'value-canary'] });
+    const run = await runChild(appDir, (await demoEnvironment(appOnNode, upstream.url)).env, { args: ['--no-such-option', 'value-canary'] });
     expect(run).toMatchObject({ code: 9, stderr: 'ARGS_INVALID: unknown option --no-such-option\n' });
     expect(JSON.stringify(run)).not.toContain('value-canary');
   });
 
   it('reports a missing IEXEC_OUT on stderr and in the exit code', async () => {
-    const { env } = workerEnvironment(secret());
+    const { env } = await demoEnvironment(appOnNode, upstream.url);
     const run = await runChild(appDir, { ...env, IEXEC_OUT: join(tmpdir(), 'does-not-exist', 'iexec_out') }, { args: demo.args });
     expect(run).toMatchObject({ code: 8, stderr: 'OUTPUT_UNWRITABLE: IEXEC_OUT is not a writable folder\n' });
   });
 
   it.runIf(process.getuid?.() === 0)('reports a read-only IEXEC_OUT (run as nobody) before calling its upstream', async () => {
-    const { env } = workerEnvironment(secret());
+    const { env } = await demoEnvironment(appOnNode, upstream.url);
     const readOnly = mkdtempSync(join(tmpdir(), 'ro-'));
     chmodSync(readOnly, 0o755);
     chmodSync(appDir, 0o755);
@@ -96,9 +98,9 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', (appOnNode) =
     expect(upstream.requests.length).toBe(before);
   });
 
-  it('reports an upstream with nothing listening as unreachable, with the system code', async () => {
+  if (app.upstreams.length > 0) it('reports an upstream with nothing listening as unreachable, with the system code', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const run = await runChild(appDir, workerEnvironment(demoSecret(demo, url)).env, { args: demo.args });
+    const run = await runChild(appDir, (await demoEnvironment(appOnNode, url)).env, { args: demo.args });
     expect(run.code).toBe(app.errors[app.upstreams[0]!.codes.unreachable]);
     expect(run.stderr).toBe(`${app.upstreams[0]!.codes.unreachable}: ${app.upstreams[0]!.name} could not be reached (ECONNREFUSED)\n`);
   });
@@ -109,7 +111,7 @@ describe.each(ON_EACH_NODE)('the bundle of $label, on $nodeLabel', (appOnNode) =
   ])('reports %s by code only, never its message or stack', async (_, code) => {
     const preload = join(mkdtempSync(join(tmpdir(), 'preload-')), 'crash.cjs');
     writeFileSync(preload, code);
-    const { env, out } = workerEnvironment(secret());
+    const { env, out } = await demoEnvironment(appOnNode, upstream.url);
     const run = await runChild(appDir, env, { args: demo.args, nodeArgs: ['--require', preload] });
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('UNEXPECTED: unexpected internal error (details withheld: they may hold secret data)\n');
@@ -148,7 +150,8 @@ describe('the task context reaches the app through the plumbing (the second app 
   });
 });
 
-describe.each(APPS)('the bundle of $label over https (node:https loads on first use)', ({ app, demo, target }) => {
+describe.each(APPS_ONLINE)('the bundle of $label over https (node:https loads on first use)', (appUnderTest) => {
+  const { app, demo, target } = appUnderTest;
   it('does its work over https, trusting the authority Node is given, and only that', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
@@ -157,11 +160,10 @@ describe.each(APPS)('the bundle of $label over https (node:https loads on first 
     const tls = await serveDemoStandIn(demo, { tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') } });
     try {
       const appDir = installBundleAlone(target);
-      const secret = demoSecret(demo, tls.url);
-      const trusted = await runChild(appDir, { ...workerEnvironment(secret).env, NODE_EXTRA_CA_CERTS: cert }, { args: demo.args });
+      const trusted = await runChild(appDir, { ...(await demoEnvironment(appUnderTest, tls.url)).env, NODE_EXTRA_CA_CERTS: cert }, { args: demo.args });
       expect(trusted).toMatchObject({ code: 0, stderr: '' });
       // Without the authority the certificate is refused: TLS is really checked.
-      const untrusted = await runChild(appDir, workerEnvironment(secret).env, { args: demo.args });
+      const untrusted = await runChild(appDir, (await demoEnvironment(appUnderTest, tls.url)).env, { args: demo.args });
       expect(untrusted.code).toBe(app.errors[app.upstreams[0]!.codes.unreachable]);
       expect(tls.handled).toBe(1);
     } finally {

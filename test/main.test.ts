@@ -1,6 +1,6 @@
 import { demoSecret } from '../tools/worker/demo-task';
 import { http, HttpResponse } from 'msw';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { AppError, TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
 import { APPS, decodeQuote, QUOTE_APP } from './helpers/apps';
+import { app as scoreApp } from './fixtures/score-app';
 import { expectSuccess } from './helpers/output';
 import { defineProtectedData } from '../src/iexec/protected-data';
 import { protectedDataFile, type DataObject } from '../tools/worker/dataprotector';
@@ -157,6 +158,76 @@ describe('run, for an app that takes a protected data', () => {
     const run = await runApp({ ...app, protectedData, run: async () => ({ result: 'never' }) }, await env());
     expect(run.files['error.txt']!.startsWith(line)).toBe(true);
     expect(run.stdout + run.stderr + Object.values(run.files).join('')).not.toContain('canary-value');
+  });
+});
+
+describe('run, a bulk task (DataProtector bulk processing): the app once per protected data', () => {
+  const app = scoreApp;
+  const spec = app.protectedData!;
+  // Addresses as the SDK writes a slice's (EIP-55), each naming its file in IEXEC_IN.
+  const ADDRESSES = ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359', '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB'];
+  /** A bulk of these protected data (undefined: an item the worker did not deliver). */
+  async function bulk(items: (DataObject | undefined)[]): Promise<NodeJS.ProcessEnv> {
+    const input = mkdtempSync(join(tmpdir(), 'bulk-in-'));
+    for (const [i, data] of items.entries()) if (data !== undefined) copyFileSync(await protectedDataFile(data, 'borsh'), join(input, ADDRESSES[i]!));
+    return {
+      IEXEC_IN: input,
+      IEXEC_DATASET_ADDRESS: `0x${'0'.repeat(40)}`,
+      IEXEC_DATASET_FILENAME: `0x${'0'.repeat(40)}`,
+      IEXEC_BULK_SLICE_SIZE: String(items.length),
+      ...Object.fromEntries(items.map((_, i) => [`IEXEC_DATASET_${i + 1}_FILENAME`, ADDRESSES[i]])),
+    };
+  }
+  const CANARY = 'owner-canary@example.org';
+  const report = (files: Record<string, string>) => JSON.parse(files['result/result.json']!) as Record<string, unknown>;
+
+  it('per item: reports each one, a bad one by its code only, and goes on', async () => {
+    const env = await bulk([{ email: CANARY, score: 90 }, { email: CANARY, score: 120 }, { email: CANARY, score: '12' }, undefined]);
+    const run = await runApp(app, env);
+    expect([run.exitCode, run.stderr]).toEqual([0, '']);
+    expectSuccess(run.files, run.out);
+    expect(report(run.files)).toEqual({
+      'total-processed': 4,
+      'success-count': 1,
+      'error-count': 3,
+      'dataset-results': [
+        { index: 1, 'protected-data': ADDRESSES[0], success: true, result: 'score band: high' },
+        { index: 2, 'protected-data': ADDRESSES[1], success: false, error: { code: 'SCORE_OUT_OF_RANGE', message: 'the score is not between 0 and 100' } },
+        { index: 3, 'protected-data': ADDRESSES[2], success: false, error: { code: 'PROTECTED_DATA_INVALID', message: expect.stringContaining('"score"') } },
+        { index: 4, 'protected-data': '', success: false, error: { code: 'PROTECTED_DATA_MISSING', message: expect.any(String) } },
+      ],
+    });
+    expect(run.stdout).toBe('bulk: 1 of 4 protected data processed\n');
+    expect(run.stdout + run.stderr + Object.values(run.files).join('')).not.toContain('canary');
+  });
+
+  it('all or nothing: the first bad item fails the task with its own code, naming its place only', async () => {
+    const env = await bulk([{ email: CANARY, score: 10 }, { email: CANARY, score: -5 }, { email: CANARY, score: 50 }]);
+    const seen: number[] = [];
+    const strict = { ...app, protectedData: { ...spec, bulk: 'all-or-nothing' as const }, run: async (task: Parameters<typeof app.run>[0]) => (seen.push(task.protectedData.score), app.run(task)) };
+    const run = await runApp(strict, env);
+    expect(run.exitCode).toBe(app.errors.SCORE_OUT_OF_RANGE);
+    expect(run.files['error.txt']).toBe('SCORE_OUT_OF_RANGE: bulk item 2: the score is not between 0 and 100');
+    expect(seen).toEqual([10, -5]);
+    expect(Object.keys(run.files).sort()).toEqual(['computed.json', 'error.txt']);
+  });
+
+  it('refuses a bulk for an app that declares none, and leaves it alone for an app that reads no protected data', async () => {
+    const env = await bulk([{ email: CANARY, score: 1 }]);
+    const { schema, fields, read } = spec;
+    const single = { ...app, protectedData: { schema, fields, read } };
+    const refused = await runApp(single, env);
+    expect([refused.exitCode, refused.files['error.txt']]).toEqual([TASK_ERRORS.INPUT_INVALID, 'INPUT_INVALID: this app takes one protected data, not a bulk of them (its contract declares no bulk processing)']);
+    const ignoring = { ...app, protectedData: undefined, run: async () => ({ result: 'no protected data read' }) };
+    expect((await runApp(ignoring, env)).files['result.txt']).toBe('no protected data read');
+  });
+
+  it('takes a text result per item: another kind is that item\'s RESULT_INVALID', async () => {
+    const env = await bulk([{ email: CANARY, score: 1 }]);
+    const folder = { ...app, run: async () => ({ files: { 'a.txt': 'x' } }) };
+    expect(report((await runApp(folder, env)).files)['dataset-results']).toEqual([
+      { index: 1, 'protected-data': ADDRESSES[0], success: false, error: { code: 'RESULT_INVALID', message: 'in a bulk task, each protected data gives a text result ({ result })' } },
+    ]);
   });
 });
 

@@ -57,10 +57,17 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   });
 
   it('v9-tdx: a bulk task of three datasets, besides the zero address of its own', async () => {
-    const { env } = await demoEnvironment(app, bundle.upstream.url, { bulk: ['one', 'two', 'three'].map((n) => file(n, n)) });
+    // The demo's protected data three times for an app that reads them; any files for one that does not.
+    const { dataset } = await demoFiles(demo);
+    const bulk = dataset === undefined ? ['one', 'two', 'three'].map((n) => file(n, n)) : [dataset, dataset, dataset];
+    const { env, out } = await demoEnvironment(app, bundle.upstream.url, { bulk, dataset: undefined });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('3');
     expect(env.IEXEC_DATASET_FILENAME).toBe(ZERO_ADDRESS);
     const run = await runChild(bundle.appDir, env, { args: demo.args });
     expect([run.code, run.stderr]).toEqual([0, '']);
+    const { resultFiles } = expectSuccess(run.files, out);
+    if (app.app.protectedData?.bulk === 'per-item') {
+      expect(JSON.parse(resultFiles['result/result.json']!)).toMatchObject({ 'total-processed': 3, 'success-count': 3, 'error-count': 0 });
+    }
   });
 });

@@ -124,7 +124,9 @@ const trimUnusedCode: Plugin = {
   name: 'trim-unused-code',
   setup(build) {
     const used = new Set<Trim>();
+    let axiosBundled = false;
     build.onLoad({ filter: /node_modules/ }, async ({ path }) => {
+      if (/node_modules\/axios\//.test(path)) axiosBundled = true;
       const trim = TRIMS.find((t) => t.module.test(path));
       if (!trim) return undefined;
       used.add(trim);
@@ -137,6 +139,8 @@ const trimUnusedCode: Plugin = {
       return { contents: source, loader: 'js' };
     });
     build.onEnd(() => {
+      // The trims are those of axios and what it loads: an app that calls no upstream bundles none of it.
+      if (!axiosBundled) return;
       const stale = TRIMS.filter((t) => !used.has(t));
       if (stale.length > 0) throw new Error(`trim matched no module: ${stale.map((t) => t.module).join(', ')}`);
     });

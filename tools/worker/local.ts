@@ -38,7 +38,8 @@ Options:
                             a protected data, made from this JSON object by DataProtector's own
                             serializer and given as the dataset: strings, numbers, booleans and
                             objects as they are, {"@bigint": "123"}, {"@file": "path"} (relative
-                            to the JSON file)
+                            to the JSON file). Given more than once: a bulk task of them all
+                            (DataProtector's bulk processing, v9-tdx), the deal's own dataset none
   --requester-secret <n>=<path>
                             the requester secret n, read from a file (repeatable; default: the
                             demo's)
@@ -143,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       args: { type: 'string' },
       'input-file': { type: 'string', multiple: true, default: [] },
       dataset: { type: 'string' },
-      'protected-data': { type: 'string' },
+      'protected-data': { type: 'string', multiple: true, default: [] },
       'requester-secret': { type: 'string', multiple: true, default: [] },
       callback: { type: 'string' },
       worker: { type: 'string', default: 'v9-tdx' },
@@ -167,12 +168,15 @@ export async function main(argv: string[]): Promise<number> {
     const generation = values.worker as Generation;
     if (!GENERATIONS.includes(generation)) throw new UsageError(`--worker takes one of ${GENERATIONS.join(', ')}`);
     for (const file of [...values['input-file'], ...(values.dataset === undefined ? [] : [values.dataset])]) readFileArg(file, 'input');
-    if (values.dataset !== undefined && values['protected-data'] !== undefined) throw new UsageError('--dataset and --protected-data are both the dataset: give one');
-    const made = values['protected-data'] === undefined ? undefined : await protectedDataFromJson(values['protected-data']);
-    const dataset = made ?? values.dataset;
+    const protectedData = values['protected-data'];
+    if (values.dataset !== undefined && protectedData.length > 0) throw new UsageError('--dataset and --protected-data are both the dataset: give one');
+    if (protectedData.length > 1 && generation !== 'v9-tdx') throw new UsageError('several --protected-data make a bulk task, which only v9-tdx workers run');
+    const made: string[] = [];
+    for (const path of protectedData) made.push(await protectedDataFromJson(path));
     const given: Given = {
       inputFiles: values['input-file'],
-      dataset,
+      dataset: made.length === 1 ? made[0] : values.dataset,
+      bulk: made.length > 1 ? made : [],
       requesterSecrets: requesterSecrets(values['requester-secret']),
     };
     const secretFile = values['secret-file'];
@@ -182,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
       return await runAll({ bundle: values.app, args, secret, repeat, bot, given, generation, callback });
     } finally {
       // The task folders keep their copy, as they keep the secret; no other is left behind.
-      if (made !== undefined) rmSync(dirname(made), { recursive: true, force: true });
+      for (const file of made) rmSync(dirname(file), { recursive: true, force: true });
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -227,16 +231,19 @@ interface RunOptions {
 interface Given {
   inputFiles: string[];
   dataset: string | undefined;
+  /** A bulk task's protected data: the deal then has no dataset of its own. */
+  bulk: string[];
   requesterSecrets: Map<number, string>;
 }
 
 /** The task's files: each kind from the command line when given there, else the demo's. */
 function taskFiles(given: Given, demo: TaskFiles, generation: Generation): TaskFiles {
-  const dataset = given.dataset ?? demo.dataset;
+  const dataset = given.bulk.length > 0 ? undefined : (given.dataset ?? demo.dataset);
   return {
     generation,
     inputFiles: given.inputFiles.length > 0 ? given.inputFiles : (demo.inputFiles ?? []),
-    ...(dataset === undefined ? {} : { dataset }),
+    dataset,
+    bulk: given.bulk,
     requesterSecrets: given.requesterSecrets.size > 0 ? given.requesterSecrets : (demo.requesterSecrets ?? new Map()),
   };
 }
@@ -278,6 +285,12 @@ async function runAll(options: RunOptions): Promise<number> {
       console.log(`secret: the demo's, ${redacted(app.secret, values)}`);
     }
     console.log(`args: ${argv.length === 0 ? '(none)' : JSON.stringify(argv)}`);
+    // Names and counts only: the files and the requester secrets are the requester's.
+    const secrets = [...(files.requesterSecrets ?? new Map()).keys()];
+    console.log(
+      `inputs: ${files.inputFiles?.length ?? 0} input file(s), ${files.bulk?.length ? `a bulk of ${files.bulk.length} protected data` : files.dataset === undefined ? 'no dataset' : 'a dataset'}, ` +
+        `requester secrets ${secrets.length === 0 ? '(none)' : `${secrets.join(', ')} (not shown)`}`,
+    );
 
     const outcomes: RunOutcome[] = [];
     for (let i = 1; i <= options.repeat; i++) {

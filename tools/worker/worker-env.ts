@@ -36,7 +36,7 @@ export interface TaskFiles {
   /** Files the requester gives with --input-files, copied in as a worker names them. */
   inputFiles?: string[];
   /** The dataset's file (the pre-compute decrypts it into IEXEC_IN). */
-  dataset?: string;
+  dataset?: string | undefined;
   /** The datasets of a bulk request (SDK 9 prepareDatasetBulk), each decrypted into IEXEC_IN. */
   bulk?: string[];
   /** IEXEC_REQUESTER_SECRET_<n> values (TEE tasks only). */

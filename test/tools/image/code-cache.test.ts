@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { codeCacheProbe } from '../../../tools/image/code-cache-probe';
 import { IMAGE_APP_BUDGET_BYTES } from '../../../tools/image/image-app';
 import { APPS } from '../../helpers/apps';
+import { expectSuccess } from '../../helpers/output';
 import { bundleAgainstStandIn, demoEnvironment, runChild } from '../../helpers/worker';
 
 let probe: string;
@@ -24,9 +25,10 @@ describe.each(APPS)("the image's app.js of $label (the bundle with the code cach
   });
 
   it('still runs the task when V8 rejects the cache (here: one more V8 flag than it was made with)', async () => {
-    const run = await runChild(bundle.appDir, await task(), { args: demo.args, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
+    const env = await task();
+    const run = await runChild(bundle.appDir, env, { args: demo.args, nodeArgs: ['--require', probe, '--no-lazy-feedback-allocation'] });
     expect(run).toMatchObject({ code: 0, stderr: 'code cache: rejected\n' });
-    expect(run.files['result.txt']).toBeDefined();
+    expectSuccess(run.files, env.IEXEC_OUT!);
   });
 
   it(`is at most ${IMAGE_APP_BUDGET_BYTES / 1024} KiB`, () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { IExecDataProtectorDeserializer } from '@iexec/dataprotector-deserializer';
 import { ROOT } from '../../../tools/build';
 import { splitArgs } from '../../../tools/worker/local';
-import { APPS, decodeQuote, EXAMPLE_APP, QUOTE_APP, type AppUnderTest } from '../../helpers/apps';
+import { APPS, decodeQuote, EXAMPLE_APP, QUOTE_APP, SCORE_APP, type AppUnderTest } from '../../helpers/apps';
 
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 
@@ -33,7 +33,11 @@ describe.each(APPS)('npm run local, for $label', (app) => {
     for (const [name, value] of Object.entries(demo)) {
       if (app.app.secret?.fields[name]?.sensitive) expect(output).not.toContain(String(value));
     }
-    expect(output).toContain('<hidden>');
+    expect(output).toContain(app.app.secret === undefined ? 'secret: none (the app takes none)' : '<hidden>');
+    // Values long enough that finding one can only mean it leaked.
+    const privateValues = [...Object.values(app.demo.requesterSecrets ?? {}), ...Object.values(app.demo.protectedData ?? {})].filter((v): v is string => typeof v === 'string' && v.length >= 6);
+    for (const value of privateValues) expect(output).not.toContain(value);
+    expect(output).toContain(`inputs: ${Object.keys(app.demo.inputFiles ?? {}).length} input file(s), ${app.demo.protectedData === undefined ? 'no dataset' : 'a dataset'}`);
   });
 
   it('--repeat 3 says what the app declares about its result, and does not fail on it', () => {
@@ -199,6 +203,34 @@ describe('npm run local', () => {
 
   it('has --help', () => {
     expect(local(['--help']).output).toContain('Usage: npm run local');
+  });
+});
+
+describe('npm run local, a bulk task (several --protected-data)', () => {
+  const CANARY = 'bulk-owner-canary@example.org';
+  function protectedData(...scores: number[]): string[] {
+    const dir = mkdtempSync(join(tmpdir(), 'local-bulk-'));
+    return scores.flatMap((score, i) => {
+      writeFileSync(join(dir, `${i}.json`), JSON.stringify({ email: CANARY, score }));
+      return ['--protected-data', join(dir, `${i}.json`)];
+    });
+  }
+
+  it('runs the app once per protected data, a bad one recorded by its code, none of their values shown', () => {
+    const { code, output } = local(protectedData(10, 120, 95), { app: SCORE_APP });
+    expect(code).toBe(0);
+    expect(output).toContain('a bulk of 3 protected data');
+    expect(output).toContain('app stdout | bulk: 2 of 3 protected data processed');
+    expect(output).not.toContain('✗');
+    const report = JSON.parse(readFileSync(join(outFolder(output), 'result', 'result.json'), 'utf8')) as { 'dataset-results': { success: boolean; error?: { code: string } }[] };
+    expect(report['dataset-results'].map((r) => r.error?.code ?? 'OK')).toEqual(['OK', 'SCORE_OUT_OF_RANGE', 'OK']);
+    expect(output).not.toContain(CANARY);
+  });
+
+  it('needs a v9-tdx worker (SMS 9.2+)', () => {
+    expect(local([...protectedData(1, 2), '--worker', 'v8-tee'], { app: SCORE_APP }).output).toBe(
+      'npm run local: several --protected-data make a bulk task, which only v9-tdx workers run (see --help)\n',
+    );
   });
 });
 
