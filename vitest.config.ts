@@ -15,6 +15,7 @@ export const BUNDLE_TESTS = [
   'test/tools/worker/local.test.ts',
   'test/worker-shapes.test.ts',
   'test/hostile.test.ts',
+  'test/tools/measure/memory.test.ts',
 ];
 // Run the image, built once by test/image/global-setup.ts with podman.
 export const IMAGE_TESTS = ['test/image/run.test.ts', 'test/image/sconify.test.ts', 'test/image/reproducible.test.ts'];

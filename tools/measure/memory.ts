@@ -24,7 +24,7 @@ import type { DemoRun } from '../worker/demo-task';
 import { readTeeEnv } from '../image/tee-env';
 import { taskFolders, type TaskFiles } from '../worker/worker-env';
 
-const HELP = `Usage: npm run memory [-- --runs N] [--input-mb N]
+const HELP = `Usage: npm run memory [-- --runs N] [--input-mb N] [--bulk N ...]
 
 Runs the app as the image does (tee.env's APP_ENTRYPOINT, app.js with its code cache, on the
 image's Node release) with its demo task (src/app/demo.ts), against the stand-in of its upstreams
@@ -35,6 +35,8 @@ GRAMINE_ENCLAVE_SIZE and GRAMINE_MAX_THREADS (margin 1.25x, rounded up to a powe
   --input-mb N   also measure the demo with its first input file grown to N MB (its lines
                  after the first repeated), and print the peak resident size's growth: how
                  memory follows the input's size
+  --bulk N       also measure a bulk task of N times the demo's protected data (v9-tdx;
+                 repeatable: --bulk 1 --bulk 2 --bulk 100), and print each one's growth
   -h, --help     this text`;
 
 const MARGIN = 1.25;
@@ -57,7 +59,11 @@ const asSize = (kb: number): string => {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const values = parseOptions(argv, { runs: { type: 'string', default: '5' }, 'input-mb': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, HELP);
+  const values = parseOptions(
+    argv,
+    { runs: { type: 'string', default: '5' }, 'input-mb': { type: 'string' }, bulk: { type: 'string', multiple: true, default: [] }, help: { type: 'boolean', short: 'h' } },
+    HELP,
+  );
   if (values === undefined) return 2;
   if (values.help) return (console.log(HELP), 0);
   if (process.platform !== 'linux') {
@@ -74,7 +80,16 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--input-mb takes a whole number from 1\n\n${HELP}`);
     return 2;
   }
+  const bulks = values.bulk.map(Number);
+  if (!bulks.every((n) => Number.isInteger(n) && n >= 1)) {
+    console.error(`--bulk takes a whole number from 1\n\n${HELP}`);
+    return 2;
+  }
   const app = await loadApp();
+  if (bulks.length > 0 && app.demo.protectedData === undefined) {
+    console.error('--bulk: the demo task has no protected data to repeat (src/app/demo.ts, protectedData)');
+    return 2;
+  }
   if (inputMb !== undefined && app.demo.inputFiles === undefined) {
     console.error('--input-mb: the demo task has no input file to grow (src/app/demo.ts, inputFiles)');
     return 2;
@@ -99,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const current: Record<string, string> = readTeeEnv();
     const mib = (kb: number) => `${(kb / MiB).toFixed(0)} MiB`;
+    const growth = (kb: number) => `${kb < 0 ? '-' : '+'}${mib(Math.abs(kb))}`;
     console.log(`${runs} runs of the image's app.js (${relative(process.cwd(), image.node)} ${image.args.slice(0, -1).join(' ')}):
   peak virtual size           ${mib(peakVirtual)}   (what a Gramine enclave must hold)
   anonymous, one malloc arena ${mib(anonymousVirtual)}   (what the SCONE heap must hold; musl has one arena)
@@ -122,10 +138,19 @@ export async function main(argv: string[]): Promise<number> {
         const readings: Footprint[] = [];
         for (let i = 0; i < runs; i++) readings.push(await measure(image, demo, grown.files));
         const resident = max(readings, (r) => r.vmHwmKb);
-        console.log(`\nWith its first input file grown to ${inputMb} MB: peak resident ${mib(resident)}, ${mib(resident - peakResident)} more than the demo task's.`);
+        console.log(`\nWith its first input file grown to ${inputMb} MB: peak resident ${mib(resident)} (${growth(resident - peakResident)} over the demo task's).`);
       } finally {
         rmSync(grown.dir, { recursive: true, force: true });
       }
+    }
+    const { dataset } = demo.files;
+    for (const size of bulks) {
+      if (dataset === undefined) break;
+      const bulk = new Array<string>(size).fill(dataset);
+      const readings: Footprint[] = [];
+      for (let i = 0; i < runs; i++) readings.push(await measure(image, demo, { ...demo.files, dataset: undefined, bulk }));
+      const resident = max(readings, (r) => r.vmHwmKb);
+      console.log(`A bulk of ${size} protected data: peak resident ${mib(resident)} (${growth(resident - peakResident)} over the demo task's).`);
     }
     return 0;
   } finally {
