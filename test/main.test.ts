@@ -1,6 +1,7 @@
 import { demoSecret } from '../tools/worker/demo-task';
 import { http, HttpResponse } from 'msw';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import * as z from 'zod/mini';
 import { AppError, TASK_ERRORS } from '../src/errors';
 import { reportFailure, run } from '../src/main';
 import { APPS, decodeQuote, QUOTE_APP } from './helpers/apps';
+import { app as redactApp } from './fixtures/redact-app';
 import { app as scoreApp } from './fixtures/score-app';
 import { expectSuccess } from './helpers/output';
 import { defineProtectedData } from '../src/iexec/protected-data';
@@ -228,6 +230,36 @@ describe('run, a bulk task (DataProtector bulk processing): the app once per pro
     expect(report((await runApp(folder, env)).files)['dataset-results']).toEqual([
       { index: 1, 'protected-data': ADDRESSES[0], success: false, error: { code: 'RESULT_INVALID', message: 'in a bulk task, each protected data gives a text result ({ result })' } },
     ]);
+  });
+});
+
+describe('run, the offline app: a folder result streamed from an input file, keyed by a requester secret', () => {
+  const CSV = 'name,email\nAda,ada-canary@example.org\nAlan,alan-canary@example.org\n';
+  async function redact(env: NodeJS.ProcessEnv = {}, argv: string[] = ['--column', 'email']) {
+    const input = mkdtempSync(join(tmpdir(), 'redact-in-'));
+    writeFileSync(join(input, 'people.csv'), CSV);
+    return runApp(redactApp, { IEXEC_IN: input, IEXEC_INPUT_FILES_FOLDER: input, IEXEC_INPUT_FILES_NUMBER: '1', IEXEC_INPUT_FILE_NAME_1: 'people.csv', IEXEC_REQUESTER_SECRET_1: 'salt-one', ...env }, argv);
+  }
+  const pseudonym = (key: string, value: string) => createHmac('sha256', key).update(value).digest('hex').slice(0, 16);
+
+  it('replaces the column by a keyed hash, and counts the rows in its summary', async () => {
+    const { out, exitCode, files } = await redact();
+    expect(exitCode).toBe(0);
+    expect(expectSuccess(files, out).kind).toBe('folder');
+    expect(files['result/redacted.csv']).toBe(`name,email\nAda,${pseudonym('salt-one', 'ada-canary@example.org')}\nAlan,${pseudonym('salt-one', 'alan-canary@example.org')}\n`);
+    expect(JSON.parse(files['result/summary.json']!)).toEqual({ column: 'email', rows: 2 });
+    expect(Object.values(files).join('')).not.toContain('canary');
+  });
+
+  it.each([
+    ['no requester secret', { IEXEC_REQUESTER_SECRET_1: '' }, undefined, 'REQUESTER_SECRET_MISSING'],
+    ['no input file', { IEXEC_INPUT_FILES_NUMBER: '0' }, undefined, 'REDACT_NO_INPUT'],
+    ['a column the CSV lacks', {}, ['--column', 'phone'], 'REDACT_NO_COLUMN'],
+  ])('fails with its code for %s, writing no result', async (_, env, argv, code) => {
+    const { exitCode, files } = await redact(env, argv);
+    expect(files['error.txt']).toMatch(new RegExp(`^${code}: `));
+    expect(exitCode).toBe({ ...TASK_ERRORS, ...redactApp.errors }[code as string]);
+    expect(Object.keys(files).sort()).toEqual(['computed.json', 'error.txt']);
   });
 });
 
