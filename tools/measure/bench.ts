@@ -68,19 +68,24 @@ async function prepare(work: string, { target }: AppUnderWork): Promise<[BenchNo
   rmSync(bDir, { recursive: true, force: true });
   await build({
     absWorkingDir: ROOT,
-    entryPoints: ['src/**/*.ts'],
+    entryPoints: ['src/**/*.ts', join(relative(ROOT, target.appDir), '**/*.ts')],
     outdir: bDir,
+    outbase: ROOT,
     bundle: false,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     logLevel: 'warning',
   });
+  // Another app's contract takes src/app's place, as the bundler's does (tools/build.ts, appAt).
+  const appIndex = join(bDir, relative(ROOT, target.appDir), 'index.js');
+  const srcAppIndex = join(bDir, 'src', 'app', 'index.js');
+  if (appIndex !== srcAppIndex) writeFileSync(srcAppIndex, `module.exports = require(${JSON.stringify(appIndex)});\n`);
   writeFileSync(join(bDir, 'package.json'), '{ "type": "commonjs" }\n');
 
   return benchNodes(target).map((n): [BenchNode, [Variant, Variant, Variant]] => [n, [
     { id: 'A', label: `as the image runs it: node ${n.app.args.slice(0, -1).join(' ')} app.js`, node: n.node, args: n.app.args, appDir: n.app.dir },
-    { id: 'B', label: 'unbundled, from node_modules', node: n.node, args: [join(bDir, 'index.js')], appDir: resolve(ROOT) },
+    { id: 'B', label: 'unbundled, from node_modules', node: n.node, args: [join(bDir, 'src', 'index.js')], appDir: resolve(ROOT) },
     { id: 'C', label: 'floor: Node built-ins only', node: n.node, args: [join(cDir, 'app.js')], appDir: cDir },
   ]]);
 }
