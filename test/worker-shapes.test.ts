@@ -41,7 +41,7 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
   const bundle = bundleAgainstStandIn(app);
 
   it.each(CASES)('$generation: $shape', async ({ generation, shape }) => {
-    const { env, out } = await demoEnvironment(app, bundle.upstream.url, { ...SHAPES[shape]!(await demoFiles(demo)), generation });
+    const { env, out } = await demoEnvironment(app, bundle.upstream.url, { ...SHAPES[shape]!(await demoFiles(app)), generation });
     if (demo.protectedData === undefined && shape === 'the demo task as it is') expect([env.IEXEC_DATASET_ADDRESS, env.IEXEC_DATASET_FILENAME]).toEqual([ZERO_ADDRESS, ZERO_ADDRESS]);
     const run = await runChild(bundle.appDir, env, { args: demo.args });
     // A standard task has no secret service: an app that needs a secret says so, with its code.
@@ -58,7 +58,7 @@ describe.each(APPS)('$label, under every worker generation', (app) => {
 
   it('v9-tdx: a bulk task of three datasets, besides the zero address of its own', async () => {
     // The demo's protected data three times for an app that reads them; any files for one that does not.
-    const { dataset } = await demoFiles(demo);
+    const { dataset } = await demoFiles(app);
     const bulk = dataset === undefined ? ['one', 'two', 'three'].map((n) => file(n, n)) : [dataset, dataset, dataset];
     const { env, out } = await demoEnvironment(app, bundle.upstream.url, { bulk, dataset: undefined });
     expect(env.IEXEC_BULK_SLICE_SIZE).toBe('3');

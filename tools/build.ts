@@ -206,7 +206,7 @@ export async function buildBundle({ appDir, outfile, codeCacheTool }: BundleTarg
   writeFileSync(`${ROOT}dist/package.json`, '{ "type": "commonjs" }\n');
   // The demo task's files, for the image build's warm run (tools/image/code-cache.ts).
   const { demo } = (await import(join(appDir, 'demo.ts'))) as { demo: DemoTask };
-  await writeDemoFiles(demo, demoFilesBeside(outfile));
+  await writeDemoFiles(demo, demoFilesBeside(outfile), appDir);
   return app.metafile;
 }
 

@@ -11,9 +11,7 @@
 import { AppError, taskError, toAppError } from '../errors';
 import type { TaskResult } from './app';
 import type { BulkItem } from './inputs';
-
-/** How a failing item counts: alone ('per-item') or for the whole task ('all-or-nothing'). */
-export type BulkMode = 'per-item' | 'all-or-nothing';
+import type { BulkMode } from './protected-data';
 
 /** The report's file, in the result folder. */
 export const BULK_REPORT = 'result.json';

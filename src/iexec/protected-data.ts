@@ -7,7 +7,6 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import * as z from 'zod/mini';
 import { taskError } from '../errors';
-import type { BulkMode } from './bulk';
 import { safeName } from './fields';
 
 /**
@@ -43,6 +42,9 @@ export type ProtectedShape = { readonly [key: string]: Leaf | z.ZodMiniOptional<
 export type ProtectedFields<S extends ProtectedShape> = {
   readonly [K in keyof S]: S[K] extends z.ZodMiniObject<infer N extends ProtectedShape> ? ProtectedFields<N> : { description: string };
 };
+
+/** How a failing item of a bulk task counts (src/iexec/bulk.ts): alone ('per-item') or for the whole task ('all-or-nothing'). */
+export type BulkMode = 'per-item' | 'all-or-nothing';
 
 /** What an app declares: the protected data's fields, a zod object (the single source of the type), and what to say about each. */
 export interface ProtectedDataFields<S extends ProtectedShape = ProtectedShape> {

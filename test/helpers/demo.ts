@@ -17,12 +17,12 @@ export function workerEnvironment(secret: string | undefined, files: TaskFiles =
 const demoFilesWritten = new Map<DemoTask, Promise<TaskFiles>>();
 
 /** The demo task's files (input files, protected data), written once per test file. */
-export function demoFiles(demo: DemoTask): Promise<TaskFiles> {
+export function demoFiles({ demo, target }: AppUnderTest): Promise<TaskFiles> {
   const files =
     demoFilesWritten.get(demo) ??
     (async () => {
       const dir = mkdtempSync(join(tmpdir(), 'demo-'));
-      await writeDemoFiles(demo, dir);
+      await writeDemoFiles(demo, dir, target.appDir);
       return demoTaskFiles(demo, dir);
     })();
   demoFilesWritten.set(demo, files);
@@ -33,7 +33,7 @@ export function demoFiles(demo: DemoTask): Promise<TaskFiles> {
  * Fresh folders and the variables of one task of the app's demo (its secret aimed at the stand-in
  * at `upstreamUrl`, its files, its requester secrets); `files` changes what the worker hands over.
  */
-export async function demoEnvironment({ demo }: AppUnderTest, upstreamUrl: string, files: TaskFiles = {}): Promise<ReturnType<typeof workerEnvironment>> {
-  return workerEnvironment(demoSecret(demo, upstreamUrl), { ...(await demoFiles(demo)), ...files });
+export async function demoEnvironment(app: AppUnderTest, upstreamUrl: string, files: TaskFiles = {}): Promise<ReturnType<typeof workerEnvironment>> {
+  return workerEnvironment(demoSecret(app.demo, upstreamUrl), { ...(await demoFiles(app)), ...files });
 }
 

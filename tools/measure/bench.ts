@@ -159,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const app = await loadApp();
   const work = mkdtempSync(join(tmpdir(), 'bench-'));
-  const demo = await startDemoTask(app.demo);
+  const demo = await startDemoTask(app.demo, app.target.appDir);
   const bench: Bench = { work, app, demo };
   try {
     const groups = await prepare(work, app);

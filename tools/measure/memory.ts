@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   if (isBundleStale(app.target)) await buildBundle(app.target);
   const image = installImageApp(app.target, imageNode());
 
-  const demo = await startDemoTask(app.demo);
+  const demo = await startDemoTask(app.demo, app.target.appDir);
   try {
     const singleArena: Footprint[] = [];
     for (let i = 0; i < runs; i++) singleArena.push(await measure(image, demo));

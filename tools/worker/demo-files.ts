@@ -3,22 +3,21 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoTask } from '../../src/iexec/app';
-import { ROOT } from '../build';
 import { dataObjectFromJson, protectedZip } from './dataprotector';
 import { demoDatasetFile, startDemo, type DemoRun } from './demo-task';
 
-export async function writeDemoFiles(demo: DemoTask, dir: string): Promise<void> {
+/** `appDir` is the app's folder, where a protected data's {"@file": "path"} is found. */
+export async function writeDemoFiles(demo: DemoTask, dir: string, appDir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(demo.inputFiles ?? {})) writeFileSync(join(dir, name), content);
-  // {"@file": "path"} is relative to the repository's root.
-  if (demo.protectedData !== undefined) writeFileSync(demoDatasetFile(dir), await protectedZip(dataObjectFromJson(demo.protectedData, ROOT), 'borsh'));
+  if (demo.protectedData !== undefined) writeFileSync(demoDatasetFile(dir), await protectedZip(dataObjectFromJson(demo.protectedData, appDir), 'borsh'));
 }
 
 /** The demo task with its files written to a fresh folder, removed on close. */
-export async function startDemoTask(demo: DemoTask, serve?: Parameters<typeof startDemo>[2]): Promise<DemoRun> {
+export async function startDemoTask(demo: DemoTask, appDir: string, serve?: Parameters<typeof startDemo>[2]): Promise<DemoRun> {
   const dir = mkdtempSync(join(tmpdir(), 'iexec-demo-'));
   try {
-    await writeDemoFiles(demo, dir);
+    await writeDemoFiles(demo, dir, appDir);
     const run = await startDemo(demo, dir, serve);
     return { ...run, close: () => run.close().finally(() => rmSync(dir, { recursive: true, force: true })) };
   } catch (error) {

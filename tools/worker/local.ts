@@ -266,7 +266,7 @@ async function runAll(options: RunOptions): Promise<number> {
   const demoDir = mkdtempSync(join(tmpdir(), 'iexec-demo-'));
   try {
     console.log(upstream === undefined ? 'stand-in: none (the app declares no upstream)' : `stand-in: ${upstream.url} (the app's upstreams, served here on loopback)`);
-    await writeDemoFiles(demo, demoDir);
+    await writeDemoFiles(demo, demoDir, target.appDir);
     const files = taskFiles(options.given, demoTaskFiles(demo, demoDir), options.generation);
     // The secret's values are never printed; the demo's is shown with only its fields marked `shown` in clear.
     let secret: string | undefined;
