@@ -224,6 +224,14 @@ describe('run, a bulk task (DataProtector bulk processing): the app once per pro
     expect((await runApp(ignoring, env)).files['result.txt']).toBe('no protected data read');
   });
 
+  it('takes a non-empty text per item: an empty one is that item\'s RESULT_EMPTY', async () => {
+    const env = await bulk([{ email: CANARY, score: 1 }]);
+    const empty = { ...app, run: async () => ({ result: '' }) };
+    expect(report((await runApp(empty, env)).files)['dataset-results']).toEqual([
+      { index: 1, 'protected-data': ADDRESSES[0], success: false, error: { code: 'RESULT_EMPTY', message: 'the result is empty, and iExec publishes no empty file (return at least one byte)' } },
+    ]);
+  });
+
   it('takes a text result per item: another kind is that item\'s RESULT_INVALID', async () => {
     const env = await bulk([{ email: CANARY, score: 1 }]);
     const folder = { ...app, run: async () => ({ files: { 'a.txt': 'x' } }) };

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { defineUpstream, requestJson } from '../iexec/http';
+import { defineUpstream, requestJson } from '#iexec/http';
 
 // Not idempotent (the default): a hit counts, so a hit sent again after the service may have
 // counted it would count twice. It is retried only when the service says it did nothing.

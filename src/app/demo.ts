@@ -6,7 +6,7 @@
  *   GET /get/<namespace>/<key>  -> 200 {"value": n} | 404 {"error": "Key not found"}
  * Never part of the bundle.
  */
-import type { DemoTask } from '../iexec/app';
+import type { DemoTask } from '#iexec/app';
 import type { counterSecret } from './secret';
 
 const NAME = /^[A-Za-z0-9_\-.]{3,64}$/;

@@ -3,8 +3,8 @@
  * This file is the app's contract with the rest of the project; replace it with yours.
  */
 import * as z from 'zod/mini';
-import { defineApp } from '../iexec/app';
-import { defineArgs } from '../iexec/args';
+import { defineApp } from '#iexec/app';
+import { defineArgs } from '#iexec/args';
 import { counterService, hitCounter } from './counter';
 import { counterName, counterSecret } from './secret';
 

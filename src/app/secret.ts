@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { taskError } from '../errors';
-import { defineSecret } from '../iexec/secret';
+import { taskError } from '#errors';
+import { defineSecret } from '#iexec/secret';
 
 export const DEFAULT_ENDPOINT = 'https://abacus.jasoncameron.dev';
 

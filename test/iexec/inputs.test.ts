@@ -43,6 +43,13 @@ describe('readInputs', () => {
     expect(readInputs({ ...files('f'), ...variables }).dataset).toBeUndefined();
   });
 
+  it('takes only the whole zero address for none: a name merely holding it is a dataset', async () => {
+    for (const name of [`a${ZERO}`, `${ZERO}a`]) {
+      writeFileSync(join(input, name), 'data');
+      expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: name, IEXEC_DATASET_FILENAME: name }).dataset).toBe(join(input, name));
+    }
+  });
+
   it('reads a dataset named by the address, with or without IEXEC_DATASET_ADDRESS', () => {
     writeFileSync(join(input, DATASET), 'data');
     expect(readInputs({ IEXEC_IN: input, IEXEC_DATASET_ADDRESS: DATASET, IEXEC_DATASET_FILENAME: DATASET }).dataset).toBe(join(input, DATASET));
@@ -166,6 +173,14 @@ describe('readInputs, for a bulk task (IEXEC_BULK_SLICE_SIZE, IEXEC_DATASET_<i>_
       { index: 1, address: '', path: undefined },
       { index: 2, address: '', path: undefined },
       { index: 3, address: TWO, path: undefined },
+    ]);
+  });
+
+  it('reads only a whole address as one: nothing before or after it', () => {
+    for (const name of [`x${ONE}`, `${ONE}x`]) writeFileSync(join(input, name), 'x');
+    expect(readInputs(bulk(`x${ONE}`, `${ONE}x`)).bulk).toEqual([
+      { index: 1, address: '', path: undefined },
+      { index: 2, address: '', path: undefined },
     ]);
   });
 
