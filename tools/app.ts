@@ -20,7 +20,7 @@ export function targetOf(appDir: string): BundleTarget {
   return dir === DEFAULT_TARGET.appDir ? DEFAULT_TARGET : { appDir: dir, outfile: join(out, 'app.js'), codeCacheTool: join(out, 'code-cache.cjs') };
 }
 
-export async function loadApp(appDir = process.env.TEMPLATE_APP ?? DEFAULT_TARGET.appDir): Promise<AppUnderWork> {
+export async function loadApp(appDir = process.env.TEMPLATE_APP || DEFAULT_TARGET.appDir): Promise<AppUnderWork> {
   const target = targetOf(appDir);
   const [{ app }, { demo }] = await Promise.all([
     import(join(target.appDir, 'index.ts')) as Promise<{ app: IexecApp }>,
