@@ -56,7 +56,10 @@ git -C "$root" archive "$commit" | tar -x -C "$checkout"
 # This checkout's downloads (Node, npm; integrity checked by the commit's script) are shared.
 mkdir -p "$root/.cache"
 ln -s "$root/.cache" "$checkout/.cache"
-podman_image() { bash "$checkout/tools/podman-image.sh" "$@"; }
+# The commit's own script: tools/image/ since tools/ was laid out by job, tools/ before.
+script="$checkout/tools/image/podman-image.sh"
+[[ -f "$script" ]] || script="$checkout/tools/podman-image.sh"
+podman_image() { bash "$script" "$@"; }
 
 # The published image first, by id: the rebuild may take the same local name.
 published="$(podman_image podman pull --quiet "$image" | tail -n 1)" || die "cannot pull $image"
