@@ -81,7 +81,10 @@ async function prepare(work: string, { target }: AppUnderWork): Promise<[BenchNo
   const appIndex = join(bDir, relative(ROOT, target.appDir), 'index.js');
   const srcAppIndex = join(bDir, 'src', 'app', 'index.js');
   if (appIndex !== srcAppIndex) writeFileSync(srcAppIndex, `module.exports = require(${JSON.stringify(appIndex)});\n`);
-  writeFileSync(join(bDir, 'package.json'), '{ "type": "commonjs" }\n');
+  // package.json's "imports" (#iexec/*, #errors), pointing at the transpiled files.
+  const { imports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { imports: Record<string, string> };
+  const transpiled = Object.fromEntries(Object.entries(imports).map(([name, path]) => [name, path.replace(/\.ts$/, '.js')]));
+  writeFileSync(join(bDir, 'package.json'), `${JSON.stringify({ type: 'commonjs', imports: transpiled })}\n`);
 
   return benchNodes(target).map((n): [BenchNode, [Variant, Variant, Variant]] => [n, [
     { id: 'A', label: `as the image runs it: node ${n.app.args.slice(0, -1).join(' ')} app.js`, node: n.node, args: n.app.args, appDir: n.app.dir },
