@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../tools/build';
 import { APPS } from './helpers/apps';
 
-const IMPORT = /^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'/gm;
+// Every module a file names: import … from, export … from, import '…', import('…'), require('…').
+const IMPORT = /(?:\bfrom\s+|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
 
 describe.each(APPS)('$label', ({ target }) => {
   it('imports the plumbing by its package names only: its files replace src/app as they are', () => {

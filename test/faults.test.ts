@@ -111,7 +111,7 @@ const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record(
-      { kind: fc.constant('status' as const), status: fc.constantFrom(429, 503), retryAfter: fc.constantFrom('0', '0', '1', '30', 'soon') },
+      { kind: fc.constant('status' as const), status: fc.constantFrom(429, 503), retryAfter: fc.constantFrom('0', '0', '1', '005', '30', 'soon') },
       { requiredKeys: ['kind', 'status'] },
     ),
   },

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { AppError, TASK_ERRORS } from '../src/errors';
@@ -181,7 +182,7 @@ describe('run, a bulk task (DataProtector bulk processing): the app once per pro
     };
   }
   const CANARY = 'owner-canary@example.org';
-  const report = (files: Record<string, string>) => JSON.parse(files['result/result.json']!) as Record<string, unknown>;
+  const report = (files: Record<string, string>) => JSON.parse(files['result.txt']!) as Record<string, unknown>;
 
   it('per item: reports each one, a bad one by its code only, and goes on', async () => {
     const env = await bulk([{ email: CANARY, score: 90 }, { email: CANARY, score: 120 }, { email: CANARY, score: '12' }, undefined]);
@@ -189,14 +190,14 @@ describe('run, a bulk task (DataProtector bulk processing): the app once per pro
     expect([run.exitCode, run.stderr]).toEqual([0, '']);
     expectSuccess(run.files, run.out);
     expect(report(run.files)).toEqual({
-      'total-processed': 4,
+      'total-count': 4,
       'success-count': 1,
       'error-count': 3,
-      'dataset-results': [
-        { index: 1, 'protected-data': ADDRESSES[0], success: true, result: 'score band: high' },
-        { index: 2, 'protected-data': ADDRESSES[1], success: false, error: { code: 'SCORE_OUT_OF_RANGE', message: 'the score is not between 0 and 100' } },
-        { index: 3, 'protected-data': ADDRESSES[2], success: false, error: { code: 'PROTECTED_DATA_INVALID', message: expect.stringContaining('"score"') } },
-        { index: 4, 'protected-data': '', success: false, error: { code: 'PROTECTED_DATA_MISSING', message: expect.any(String) } },
+      results: [
+        { index: 1, dataset: ADDRESSES[0], success: true, result: 'score band: high' },
+        { index: 2, dataset: ADDRESSES[1], success: false, error: { code: 'SCORE_OUT_OF_RANGE', message: 'the score is not between 0 and 100' } },
+        { index: 3, dataset: ADDRESSES[2], success: false, error: { code: 'PROTECTED_DATA_INVALID', message: expect.stringContaining('"score"') } },
+        { index: 4, dataset: '', success: false, error: { code: 'PROTECTED_DATA_MISSING', message: 'the worker delivered no file for this protected data' } },
       ],
     });
     expect(run.stdout).toBe('bulk: 1 of 4 protected data processed\n');
@@ -227,17 +228,20 @@ describe('run, a bulk task (DataProtector bulk processing): the app once per pro
   it('takes a non-empty text per item: an empty one is that item\'s RESULT_EMPTY', async () => {
     const env = await bulk([{ email: CANARY, score: 1 }]);
     const empty = { ...app, run: async () => ({ result: '' }) };
-    expect(report((await runApp(empty, env)).files)['dataset-results']).toEqual([
-      { index: 1, 'protected-data': ADDRESSES[0], success: false, error: { code: 'RESULT_EMPTY', message: 'the result is empty, and iExec publishes no empty file (return at least one byte)' } },
+    expect(report((await runApp(empty, env)).files).results).toEqual([
+      { index: 1, dataset: ADDRESSES[0], success: false, error: { code: 'RESULT_EMPTY', message: 'the result is empty, and iExec publishes no empty file (return at least one byte)' } },
     ]);
   });
 
   it('takes a text result per item: another kind is that item\'s RESULT_INVALID', async () => {
     const env = await bulk([{ email: CANARY, score: 1 }]);
-    const folder = { ...app, run: async () => ({ files: { 'a.txt': 'x' } }) };
-    expect(report((await runApp(folder, env)).files)['dataset-results']).toEqual([
-      { index: 1, 'protected-data': ADDRESSES[0], success: false, error: { code: 'RESULT_INVALID', message: 'in a bulk task, each protected data gives a text result ({ result })' } },
+    const unread = Readable.from(['never read']);
+    const folder = { ...app, run: async () => ({ files: { 'a.txt': unread } }) };
+    expect(report((await runApp(folder, env)).files).results).toEqual([
+      { index: 1, dataset: ADDRESSES[0], success: false, error: { code: 'RESULT_INVALID', message: 'in a bulk task, each protected data gives a text result ({ result })' } },
     ]);
+    // Its stream is let go, so that it cannot hold the task open.
+    expect(unread.destroyed).toBe(true);
   });
 });
 

@@ -98,11 +98,17 @@ export type StandInService = (request: Request) => Response | Promise<Response>;
  * benchmarks, the memory measurement, the image build's warm run and the generic tests run.
  * Never bundled. Its values are a demo's: nothing secret.
  */
-export interface DemoTask<S extends SecretSpec | undefined = SecretSpec | undefined> {
+export type DemoTask<S extends SecretSpec | undefined = SecretSpec | undefined> = DemoInputs &
+  (S extends SecretSpec
+    ? {
+        /** The developer secret, required of an app that takes one; `standInUrl` is where the stand-in is served ('' without one). */
+        secret: (standInUrl: string) => z.input<S['schema']>;
+      }
+    : { secret?: never });
+
+interface DemoInputs {
   /** A stand-in of the app's upstreams (one service answering for all), served on 127.0.0.1; none for an offline app. */
   standIn?: () => StandInService;
-  /** The developer secret, for an app that takes one; `standInUrl` is where the stand-in is served ('' without one). */
-  secret?: (standInUrl: string) => S extends SecretSpec ? z.input<S['schema']> : never;
   /** The requester's arguments. */
   args: string[];
   /** Input files, by name: what the requester gives with --input-files. */

@@ -134,7 +134,7 @@ function retryWaitMs(upstream: Upstream, outcome: Outcome, idempotent: boolean, 
   const passing = idempotent && PASSING_STATUSES.includes(status);
   const header = outcome.headers['retry-after'];
   if (header === undefined) return passing ? backoffMs : undefined;
-  if (!/^\d{1,2}$/.test(String(header)) || Number(header) > MAX_RETRY_AFTER_S) return undefined;
+  if (!/^\d+$/.test(String(header)) || Number(header) > MAX_RETRY_AFTER_S) return undefined;
   return status === 429 || status === 503 || passing ? Number(header) * 1000 : undefined;
 }
 

@@ -56,6 +56,23 @@ function writeAtomically(dir: string, name: string, content: string): void {
 
 /** The app's result, in its kind, then computed.json: it only ever points at a complete result. */
 export async function writeResult(dir: string, taskResult: TaskResult): Promise<void> {
+  try {
+    await writeKind(dir, taskResult);
+  } catch (error) {
+    destroyStreams(taskResult);
+    throw error;
+  }
+}
+
+/**
+ * The app's Node streams left unread are destroyed, so that none holds the process open (an HTTP
+ * body) once its result is refused. Those read to their end are closed already.
+ */
+export function destroyStreams({ files }: TaskResult): void {
+  for (const content of Object.values(files ?? {})) if (content instanceof Readable) content.destroy();
+}
+
+async function writeKind(dir: string, taskResult: TaskResult): Promise<void> {
   const { result, files, callback } = taskResult;
   if ([result, files, callback].filter((value) => value !== undefined).length !== 1) {
     throw taskError('RESULT_INVALID', 'run() must return exactly one of { result }, { files } or { callback }');
@@ -116,15 +133,14 @@ async function writeFolder(dir: string, files: Record<string, FileContent>): Pro
       // Stryker disable next-line ObjectLiteral: in a folder this call created, no name exists before it is written; wx keeps it so under a race
       const file = createWriteStream(path, { flags: 'wx' });
       await pipeline(fromApp(content), file);
-      written ||= file.bytesWritten > 0;
+      written ||= !name.includes('/') && file.bytesWritten > 0;
     }
-    // Empty files drop out of the folder digest (result_utils.rs get_file_tree_sha256): with none
-    // left, every such folder has the same digest, which says nothing of the result.
-    if (!written) throw taskError('RESULT_EMPTY', 'every file of the result folder is empty, and iExec publishes no empty file');
+    // The folder digest covers its top-level files, empty ones dropped (result_utils.rs
+    // get_file_tree_sha256): with none left, every such folder has the same digest, which says
+    // nothing of the result.
+    if (!written) throw taskError('RESULT_EMPTY', 'no top-level file of the result folder has content, and the result digest covers only those');
     renameSync(staging, join(dir, RESULT_FOLDER));
   } catch (error) {
-    // The app's Node streams left unread are destroyed, so that none holds the process open (an HTTP body).
-    for (const content of Object.values(files)) if (content instanceof Readable) content.destroy();
     // Stryker disable next-line BooleanLiteral: the staging folder exists (this call created it); force keeps a racing removal from hiding the failure
     rmSync(staging, { recursive: true, force: true });
     throw error instanceof AppError ? error : unwritable(`${RESULT_FOLDER}/`, error);

@@ -20,7 +20,6 @@ export interface AppUnderTest {
   app: IexecApp;
   demo: DemoTask;
   target: BundleTarget;
-  /** The kind of result it returns on success: both write result.txt (a callback's holds its hex). */
 }
 
 const underTest = (label: string, dir: string, app: IexecApp, demo: DemoTask): AppUnderTest => ({ label, dir, app, demo, target: targetOf(dir) });

@@ -241,8 +241,28 @@ describe('writeResult, a folder result', () => {
     const none = await failureOf(() => writeResult(dir, { files: {} }));
     expect([none.line, none.exitCode]).toEqual(['RESULT_EMPTY: the result folder has no file, and iExec publishes no empty folder', 13]);
     const empty = await failureOf(() => writeResult(dir, { files: { 'a.txt': '', 'b.bin': new Uint8Array(0), 'c/d.txt': chunks('', '') } }));
-    expect([empty.line, empty.exitCode]).toEqual(['RESULT_EMPTY: every file of the result folder is empty, and iExec publishes no empty file', 13]);
+    expect([empty.line, empty.exitCode]).toEqual(['RESULT_EMPTY: no top-level file of the result folder has content, and the result digest covers only those', 13]);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a folder whose content is all in sub-folders, which the digest does not cover (every such folder would have one digest)', async () => {
+    for (const files of [{ 'sub/a.txt': 'one result' }, { 'e.txt': '', 'sub/a.txt': 'another result' }]) {
+      const failure = await failureOf(() => writeResult(dir, { files }));
+      expect(failure.code).toBe('RESULT_EMPTY');
+      expect(readdirSync(dir)).toEqual([]);
+    }
+    await writeResult(dir, { files: { 'top.txt': 'x', 'sub/a.txt': 'y' } });
+    expect(checkOutput(dir).ok).toBe(true);
+  });
+
+  it.each([
+    ['a name iExec refuses', { '.hidden': 'x' }],
+    ['two kinds at once', { result: 'text' }],
+  ])('lets go of the app\'s unread streams when it refuses the result for %s', async (_, more) => {
+    const unread = Readable.from(['never read']);
+    const result = { files: { 'a.txt': unread, ...('result' in more ? {} : more) }, ...('result' in more ? more : {}) } as unknown as Parameters<typeof writeResult>[1];
+    await failureOf(() => writeResult(dir, result));
+    expect(unread.destroyed).toBe(true);
   });
 
   it('streams a large file to disk as it comes: the file never lags more than one chunk behind what the stream gave', async () => {

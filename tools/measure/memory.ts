@@ -143,9 +143,9 @@ export async function main(argv: string[]): Promise<number> {
         rmSync(grown.dir, { recursive: true, force: true });
       }
     }
-    const { dataset } = demo.files;
+    // The demo has a protected data whenever --bulk is given (checked above).
+    const dataset = demo.files.dataset ?? '';
     for (const size of bulks) {
-      if (dataset === undefined) break;
       const bulk = new Array<string>(size).fill(dataset);
       const readings: Footprint[] = [];
       for (let i = 0; i < runs; i++) readings.push(await measure(image, demo, { ...demo.files, dataset: undefined, bulk }));

@@ -222,8 +222,8 @@ describe('npm run local, a bulk task (several --protected-data)', () => {
     expect(output).toContain('a bulk of 3 protected data');
     expect(output).toContain('app stdout | bulk: 2 of 3 protected data processed');
     expect(output).not.toContain('✗');
-    const report = JSON.parse(readFileSync(join(outFolder(output), 'result', 'result.json'), 'utf8')) as { 'dataset-results': { success: boolean; error?: { code: string } }[] };
-    expect(report['dataset-results'].map((r) => r.error?.code ?? 'OK')).toEqual(['OK', 'SCORE_OUT_OF_RANGE', 'OK']);
+    const report = JSON.parse(readFileSync(join(outFolder(output), 'result.txt'), 'utf8')) as { results: { success: boolean; error?: { code: string } }[] };
+    expect(report.results.map((r) => r.error?.code ?? 'OK')).toEqual(['OK', 'SCORE_OUT_OF_RANGE', 'OK']);
     expect(output).not.toContain(CANARY);
   });
 
