@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The demo's files with the first input file grown to `mb` MB: its first line, then its other lines again and again. */
-export async function grownFirstInput(files: TaskFiles, mb: number): Promise<{ files: TaskFiles; dir: string }> {
+async function grownFirstInput(files: TaskFiles, mb: number): Promise<{ files: TaskFiles; dir: string }> {
   const [first, ...rest] = files.inputFiles ?? [];
   if (first === undefined) throw new Error('no input file to grow');
   const [head = '', ...lines] = readFileSync(first, 'utf8').split(/(?<=\n)/);
